@@ -1,0 +1,152 @@
+#include "ir/graph.h"
+
+#include <functional>
+#include <set>
+
+namespace tarmac {
+
+std::string shape_to_string(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += ", ";
+    out += s[i].to_string();
+  }
+  return out + "]";
+}
+
+bool shape_is_static(const Shape& s) {
+  for (const Dim& d : s)
+    if (!d.is_static()) return false;
+  return true;
+}
+
+Dims static_dims(const Shape& s) {
+  Dims d;
+  d.reserve(s.size());
+  for (const Dim& x : s) d.push_back(x.value);
+  return d;
+}
+
+Shape shape_from_dims(const Dims& d) { return Shape(d.begin(), d.end()); }
+
+std::string ValueType::to_string() const {
+  return std::string(dtype_name(dtype)) + (has_shape ? shape_to_string(shape) : "[?]");
+}
+
+int64_t Node::attr_int(const std::string& n, int64_t dflt) const {
+  auto it = attrs.find(n);
+  return it == attrs.end() ? dflt : it->second.i;
+}
+float Node::attr_float(const std::string& n, float dflt) const {
+  auto it = attrs.find(n);
+  if (it == attrs.end()) return dflt;
+  return it->second.kind == Attribute::Kind::kInt ? static_cast<float>(it->second.i) : it->second.f;
+}
+std::string Node::attr_string(const std::string& n, const std::string& dflt) const {
+  auto it = attrs.find(n);
+  return it == attrs.end() ? dflt : it->second.s;
+}
+std::vector<int64_t> Node::attr_ints(const std::string& n, const std::vector<int64_t>& dflt) const {
+  auto it = attrs.find(n);
+  return it == attrs.end() ? dflt : it->second.ints;
+}
+std::vector<float> Node::attr_floats(const std::string& n, const std::vector<float>& dflt) const {
+  auto it = attrs.find(n);
+  return it == attrs.end() ? dflt : it->second.floats;
+}
+const Tensor* Node::attr_tensor(const std::string& n) const {
+  auto it = attrs.find(n);
+  return it == attrs.end() || !it->second.tensor ? nullptr : it->second.tensor.get();
+}
+
+size_t Node::num_inputs() const {
+  size_t n = inputs.size();
+  while (n > 0 && inputs[n - 1] == nullptr) --n;
+  return n;
+}
+
+std::string Node::describe() const { return op_type + " '" + name + "'"; }
+
+Value* Graph::find_value(const std::string& n) const {
+  auto it = value_by_name.find(n);
+  return it == value_by_name.end() ? nullptr : it->second;
+}
+
+StatusOr<Value*> Graph::add_value(const std::string& n) {
+  if (value_by_name.count(n)) return invalid_argument("value '{}' is defined more than once", n);
+  return get_or_add_value(n);
+}
+
+Value* Graph::get_or_add_value(const std::string& n) {
+  if (Value* v = find_value(n)) return v;
+  values.push_back(std::make_unique<Value>());
+  Value* v = values.back().get();
+  v->name = n;
+  value_by_name[n] = v;
+  return v;
+}
+
+Node* Graph::add_node(std::unique_ptr<Node> node) {
+  nodes.push_back(std::move(node));
+  return nodes.back().get();
+}
+
+void Graph::relink() {
+  for (auto& v : values) {
+    v->producer = nullptr;
+    v->consumers.clear();
+  }
+  for (auto& n : nodes) {
+    for (Value* in : n->inputs)
+      if (in) in->consumers.push_back(n.get());
+    for (Value* out : n->outputs)
+      if (out) out->producer = n.get();
+  }
+}
+
+Status Graph::sort() {
+  relink();
+  std::map<const Node*, size_t> index;
+  for (size_t i = 0; i < nodes.size(); ++i) index[nodes[i].get()] = i;
+  // Kahn's algorithm, stable with respect to the original order.
+  std::vector<int> pending(nodes.size(), 0);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    std::set<const Node*> preds;
+    for (Value* in : nodes[i]->inputs)
+      if (in && in->producer) preds.insert(in->producer);
+    pending[i] = static_cast<int>(preds.size());
+  }
+  std::set<size_t> ready;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (pending[i] == 0) ready.insert(i);
+  std::vector<size_t> order;
+  while (!ready.empty()) {
+    size_t i = *ready.begin();
+    ready.erase(ready.begin());
+    order.push_back(i);
+    std::set<const Node*> succs;
+    for (Value* out : nodes[i]->outputs)
+      if (out)
+        for (Node* c : out->consumers) succs.insert(c);
+    for (const Node* s : succs)
+      if (--pending[index[s]] == 0) ready.insert(index[s]);
+  }
+  if (order.size() != nodes.size()) {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (pending[i] > 0) {
+        return invalid_argument("graph has a cycle through node {}", nodes[i]->describe());
+      }
+    }
+  }
+  std::vector<std::unique_ptr<Node>> sorted;
+  sorted.reserve(nodes.size());
+  for (size_t i : order) sorted.push_back(std::move(nodes[i]));
+  nodes = std::move(sorted);
+  return Status::ok();
+}
+
+std::string Graph::new_symbol(const std::string& hint) {
+  return hint + "_" + std::to_string(symbol_counter++);
+}
+
+}  // namespace tarmac
