@@ -21,7 +21,7 @@ void parallel_for(int64_t n, int64_t grain, F&& fn) {
     fn(int64_t{0}, n);
     return;
   }
-#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
+#pragma omp parallel for num_threads(static_cast <int>(chunks)) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t b = n * c / chunks;
     const int64_t e = n * (c + 1) / chunks;

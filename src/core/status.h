@@ -13,12 +13,12 @@ namespace tarmac {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,  // bad input: malformed model, wrong shape, bad flag
-  kNotFound,         // missing file, missing value
-  kUnsupported,      // valid input that tarmac does not handle
-  kResourceExhausted,// allocation the machine cannot hold
-  kInternal,         // a bug in tarmac
-  kIo,               // file system failure
+  kInvalidArgument,    // bad input: malformed model, wrong shape, bad flag
+  kNotFound,           // missing file, missing value
+  kUnsupported,        // valid input that tarmac does not handle
+  kResourceExhausted,  // allocation the machine cannot hold
+  kInternal,           // a bug in tarmac
+  kIo,                 // file system failure
 };
 
 class [[nodiscard]] Status {
@@ -102,9 +102,9 @@ class [[nodiscard]] StatusOr {
 #define TARMAC_CONCAT_INNER(a, b) a##b
 #define TARMAC_CONCAT(a, b) TARMAC_CONCAT_INNER(a, b)
 
-#define TARMAC_RETURN_IF_ERROR(expr)            \
-  do {                                          \
-    ::tarmac::Status tarmac_status_ = (expr);   \
+#define TARMAC_RETURN_IF_ERROR(expr)                    \
+  do {                                                  \
+    ::tarmac::Status tarmac_status_ = (expr);           \
     if (!tarmac_status_.is_ok()) return tarmac_status_; \
   } while (0)
 
@@ -118,7 +118,7 @@ class [[nodiscard]] StatusOr {
   TARMAC_ASSIGN_OR_RETURN_IMPL(TARMAC_CONCAT(tarmac_statusor_, __LINE__), lhs, expr)
 
 /// Internal invariants only; user input never reaches this.
-#define TARMAC_CHECK(cond, ...)                                                       \
-  do {                                                                                \
+#define TARMAC_CHECK(cond, ...)                                                                  \
+  do {                                                                                           \
     if (!(cond)) ::tarmac::check_failed(#cond, __FILE__, __LINE__, fmt::format("" __VA_ARGS__)); \
   } while (0)

@@ -49,20 +49,22 @@ size_t max_host_allocation_bytes() {
 void set_max_host_allocation_bytes(size_t bytes) { g_max_alloc.store(bytes); }
 
 StatusOr<Tensor> Tensor::create(DType dtype, Dims dims) {
-  if (dtype_size(dtype) == 0) return invalid_argument("cannot allocate a tensor of undefined dtype");
+  if (dtype_size(dtype) == 0)
+    return invalid_argument("cannot allocate a tensor of undefined dtype");
   unsigned __int128 bytes = dtype_size(dtype);
   for (int64_t d : dims) {
     if (d < 0) return invalid_argument("negative dimension in shape {}", dims_to_string(dims));
     bytes *= static_cast<unsigned __int128>(d);
     if (bytes > static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max())) {
-      return resource_exhausted("tensor of shape {} and dtype {} is too large", dims_to_string(dims),
-                                dtype_name(dtype));
+      return resource_exhausted("tensor of shape {} and dtype {} is too large",
+                                dims_to_string(dims), dtype_name(dtype));
     }
   }
   if (bytes > max_host_allocation_bytes()) {
-    return resource_exhausted("tensor of shape {} ({} bytes of {}) exceeds the allocation limit of {} bytes",
-                              dims_to_string(dims), static_cast<uint64_t>(bytes), dtype_name(dtype),
-                              max_host_allocation_bytes());
+    return resource_exhausted(
+        "tensor of shape {} ({} bytes of {}) exceeds the allocation limit of {} bytes",
+        dims_to_string(dims), static_cast<uint64_t>(bytes), dtype_name(dtype),
+        max_host_allocation_bytes());
   }
   Tensor t;
   t.dtype_ = dtype;
@@ -135,7 +137,8 @@ To cast_one(From v) {
       // Wrap like a two's-complement conversion through int64, as common runtimes do.
       return static_cast<To>(static_cast<int64_t>(d));
     } else {
-      if (d >= 9.2233720368547758e18 || d < -9.2233720368547758e18) return std::numeric_limits<To>::min();
+      if (d >= 9.2233720368547758e18 || d < -9.2233720368547758e18)
+        return std::numeric_limits<To>::min();
       return static_cast<To>(d);
     }
   } else {

@@ -38,7 +38,8 @@ class Tensor {
   template <typename T>
   static Tensor from_vector(const std::vector<T>& v, Dims dims) {
     Tensor t = zeros(DTypeOf<T>::value, std::move(dims));
-    for (size_t i = 0; i < v.size() && i < static_cast<size_t>(t.numel()); ++i) t.data<T>()[i] = v[i];
+    for (size_t i = 0; i < v.size() && i < static_cast<size_t>(t.numel()); ++i)
+      t.data<T>()[i] = v[i];
     return t;
   }
   template <typename T>

@@ -26,9 +26,12 @@ struct Dim {
   }
   bool is_static() const { return value >= 0; }
   bool operator==(const Dim& o) const {
-    return is_static() ? value == o.value : (!o.is_static() && !symbol.empty() && symbol == o.symbol);
+    return is_static() ? value == o.value
+                       : (!o.is_static() && !symbol.empty() && symbol == o.symbol);
   }
-  std::string to_string() const { return is_static() ? std::to_string(value) : (symbol.empty() ? "?" : symbol); }
+  std::string to_string() const {
+    return is_static() ? std::to_string(value) : (symbol.empty() ? "?" : symbol);
+  }
 };
 using Shape = std::vector<Dim>;
 
@@ -79,7 +82,7 @@ class Node {
  public:
   std::string name;
   std::string op_type;
-  std::string domain;  // "" for the default ONNX domain
+  std::string domain;           // "" for the default ONNX domain
   std::vector<Value*> inputs;   // nullptr = optional input not given
   std::vector<Value*> outputs;  // nullptr = optional output not requested
   std::map<std::string, Attribute> attrs;
@@ -110,7 +113,7 @@ struct Graph {
   std::vector<std::unique_ptr<Node>> nodes;  // topological order after sort()
   std::vector<std::unique_ptr<Value>> values;
   std::map<std::string, Value*> value_by_name;
-  std::vector<Value*> inputs;   // runtime inputs only (initializers excluded)
+  std::vector<Value*> inputs;  // runtime inputs only (initializers excluded)
   std::vector<Value*> outputs;
   int64_t symbol_counter = 0;
 

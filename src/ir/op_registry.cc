@@ -76,8 +76,9 @@ StatusOr<Dims> broadcast_dims(const Node& n, const std::vector<Dims>& ins) {
       const size_t o = rank - d.size() + k;
       if (d[k] == 1) continue;
       if (out[o] != 1 && out[o] != d[k]) {
-        return node_error(n, "cannot broadcast shapes: dimension {} is {} in one input and {} in another",
-                          o, out[o], d[k]);
+        return node_error(
+            n, "cannot broadcast shapes: dimension {} is {} in one input and {} in another", o,
+            out[o], d[k]);
       }
       out[o] = d[k];
     }

@@ -20,13 +20,24 @@ class OpTester {
     node_.op_type = std::move(op_type);
     node_.name = "test_node";
   }
-  OpTester& attr_int(const std::string& n, int64_t v) { return set(n, Attribute::Kind::kInt, [&](Attribute& a) { a.i = v; }); }
-  OpTester& attr_float(const std::string& n, float v) { return set(n, Attribute::Kind::kFloat, [&](Attribute& a) { a.f = v; }); }
-  OpTester& attr_string(const std::string& n, std::string v) { return set(n, Attribute::Kind::kString, [&](Attribute& a) { a.s = v; }); }
-  OpTester& attr_ints(const std::string& n, std::vector<int64_t> v) { return set(n, Attribute::Kind::kInts, [&](Attribute& a) { a.ints = v; }); }
-  OpTester& attr_floats(const std::string& n, std::vector<float> v) { return set(n, Attribute::Kind::kFloats, [&](Attribute& a) { a.floats = v; }); }
+  OpTester& attr_int(const std::string& n, int64_t v) {
+    return set(n, Attribute::Kind::kInt, [&](Attribute& a) { a.i = v; });
+  }
+  OpTester& attr_float(const std::string& n, float v) {
+    return set(n, Attribute::Kind::kFloat, [&](Attribute& a) { a.f = v; });
+  }
+  OpTester& attr_string(const std::string& n, std::string v) {
+    return set(n, Attribute::Kind::kString, [&](Attribute& a) { a.s = v; });
+  }
+  OpTester& attr_ints(const std::string& n, std::vector<int64_t> v) {
+    return set(n, Attribute::Kind::kInts, [&](Attribute& a) { a.ints = v; });
+  }
+  OpTester& attr_floats(const std::string& n, std::vector<float> v) {
+    return set(n, Attribute::Kind::kFloats, [&](Attribute& a) { a.floats = v; });
+  }
   OpTester& attr_tensor(const std::string& n, Tensor v) {
-    return set(n, Attribute::Kind::kTensor, [&](Attribute& a) { a.tensor = std::make_shared<const Tensor>(v); });
+    return set(n, Attribute::Kind::kTensor,
+               [&](Attribute& a) { a.tensor = std::make_shared<const Tensor>(v); });
   }
   /// A runtime input; `constant` also exposes its contents to shape inference.
   OpTester& input(Tensor t, bool constant = false) {
@@ -126,7 +137,8 @@ inline void expect_close(const Tensor& actual, const Tensor& expected, double rt
       EXPECT_TRUE(std::isnan(a)) << "at " << i;
       continue;
     }
-    ASSERT_LE(std::abs(a - b), atol + rtol * std::abs(b)) << "at flat index " << i << ": " << a << " vs " << b;
+    ASSERT_LE(std::abs(a - b), atol + rtol * std::abs(b))
+        << "at flat index " << i << ": " << a << " vs " << b;
   }
 }
 

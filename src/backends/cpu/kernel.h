@@ -25,7 +25,8 @@ struct KernelContext {
   StatusOr<Tensor*> allocate_output(size_t i, DType dtype, Dims dims) {
     auto t = Tensor::create(dtype, std::move(dims));
     if (!t.is_ok()) return t.status().with_context(node.describe());
-    if (i >= outputs.size()) return internal_error("{}: output {} out of range", node.describe(), i);
+    if (i >= outputs.size())
+      return internal_error("{}: output {} out of range", node.describe(), i);
     outputs[i] = std::move(t).value();
     return &outputs[i];
   }
