@@ -1,0 +1,138 @@
+#include "cli_common.h"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+namespace tarmac::cli {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t e = s.find(sep, start);
+    if (e == std::string::npos) e = s.size();
+    out.push_back(s.substr(start, e - start));
+    start = e + 1;
+  }
+  return out;
+}
+
+/// Splits "name:value" at the last ':' so names containing ':' still work.
+StatusOr<std::pair<std::string, std::string>> split_name(const std::string& item,
+                                                         const char* flag) {
+  const size_t colon = item.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == item.size()) {
+    return invalid_argument("{} entry '{}' is not of the form name:value", flag, item);
+  }
+  return std::make_pair(item.substr(0, colon), item.substr(colon + 1));
+}
+
+}  // namespace
+
+StatusOr<std::map<std::string, Dims>> parse_shapes(const std::string& spec) {
+  std::map<std::string, Dims> out;
+  if (spec.empty()) return out;
+  for (const std::string& item : split(spec, ',')) {
+    TARMAC_ASSIGN_OR_RETURN(auto nv, split_name(item, "--shapes"));
+    Dims dims;
+    for (const std::string& d : split(nv.second, 'x')) {
+      int64_t v = 0;
+      auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), v);
+      if (ec != std::errc() || p != d.data() + d.size() || v < 0) {
+        return invalid_argument("--shapes: '{}' in '{}' is not a non-negative integer", d, item);
+      }
+      dims.push_back(v);
+    }
+    if (!out.emplace(nv.first, dims).second) {
+      return invalid_argument("--shapes names input '{}' twice", nv.first);
+    }
+  }
+  return out;
+}
+
+StatusOr<std::map<std::string, std::string>> parse_name_files(const std::string& spec) {
+  std::map<std::string, std::string> out;
+  if (spec.empty()) return out;
+  for (const std::string& item : split(spec, ',')) {
+    TARMAC_ASSIGN_OR_RETURN(auto nv, split_name(item, "--loadInputs"));
+    if (!out.emplace(nv.first, nv.second).second) {
+      return invalid_argument("--loadInputs names input '{}' twice", nv.first);
+    }
+  }
+  return out;
+}
+
+StatusOr<Tensor> load_raw_tensor(const std::string& path, DType dtype, const Dims& dims) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return not_found("input file '{}' does not exist", path);
+  TARMAC_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, dims));
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec || size != t.nbytes()) {
+    return invalid_argument("input file '{}' has {} bytes but a {} tensor of shape {} needs {}",
+                            path, size, dtype_name(dtype), dims_to_string(dims), t.nbytes());
+  }
+  std::ifstream in(path, std::ios::binary);
+  in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
+  if (!in) return io_error("short read from '{}'", path);
+  return t;
+}
+
+Tensor random_tensor(DType dtype, const Dims& dims, uint64_t seed) {
+  Tensor t = Tensor::zeros(dtype, dims);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> real(-1.0, 1.0);
+  std::uniform_int_distribution<int> small(0, 7);
+  const int64_t n = t.numel();
+  dispatch_all(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (std::is_same_v<T, bool>) {
+        p[i] = (small(rng) & 1) != 0;
+      } else if constexpr (std::is_integral_v<T>) {
+        p[i] = static_cast<T>(small(rng));
+      } else {
+        p[i] = store<T>(static_cast<compute_t<T>>(real(rng)));
+      }
+    }
+  });
+  return t;
+}
+
+Status write_output_json(const std::string& path, const std::vector<std::string>& names,
+                         const std::vector<Tensor>& tensors) {
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    nlohmann::json values = nlohmann::json::array();
+    for (int64_t k = 0; k < t.numel(); ++k) {
+      if (is_floating(t.dtype())) {
+        values.push_back(t.as_double(k));
+      } else {
+        values.push_back(t.as_int64(k));
+      }
+    }
+    out.push_back(
+        {{"name", names[i]}, {"dimensions", dims_to_string(t.dims())}, {"values", values}});
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    if (!f) return io_error("cannot write '{}'", path);
+    f << out.dump(2) << "\n";
+    if (!f) return io_error("cannot write '{}'", path);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return io_error("cannot write '{}': {}", path, ec.message());
+  return Status::ok();
+}
+
+}  // namespace tarmac::cli
