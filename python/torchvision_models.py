@@ -1,0 +1,82 @@
+"""The torchvision models of the real-model tests, built and exported with PyTorch.
+
+Weights are torchvision's random initialisation after torch.manual_seed(SEED); nothing is
+downloaded. That initialisation makes the eval-mode activations of the MobileNet-based models
+shrink layer after layer (kaiming fan-out init of depthwise convs), to outputs around 1e-14
+for SSDlite, where no nonlinearity ever leaves its linear range. So the weights stay as
+initialised, but the BatchNorm running statistics are re-estimated on seeded random batches
+and set so that each BatchNorm outputs standard deviation 0.5: activations of the order of
+one, as in a trained network, in a network that still damps rounding noise (at 1.0 the
+residual stacks amplify it: ResNet-50's float32 output then differs from float64 by 1.6e-5).
+"""
+import warnings
+
+import torch
+import torchvision
+
+SEED = 0
+CALIBRATION_BATCHES = 2
+BATCHNORM_OUTPUT_STD = 0.5
+
+
+class SsdHead(torch.nn.Module):
+    """SSD backbone + head, without the input transform and the box post-processing."""
+
+    def __init__(self, ssd):
+        super().__init__()
+        self.backbone = ssd.backbone
+        self.head = ssd.head
+
+    def forward(self, x):
+        out = self.head(list(self.backbone(x).values()))
+        return out["bbox_regression"], out["cls_logits"]
+
+
+def recalibrate_batchnorm(model, shape):
+    """Sets every BatchNorm's running statistics from seeded random batches (see above)."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    generator = torch.Generator().manual_seed(SEED + 1)
+    model.train()
+    with torch.no_grad():
+        for _ in range(CALIBRATION_BATCHES):
+            model(torch.randn((8,) + shape[1:], generator=generator))
+    for m in norms:
+        m.running_var /= BATCHNORM_OUTPUT_STD**2
+    return model.eval()
+
+
+def build(name):
+    """Returns (eval-mode module, input shape, output names)."""
+    torch.manual_seed(SEED)
+    if name == "resnet50":
+        model = torchvision.models.resnet50(weights=None)
+        shape, outputs = (1, 3, 224, 224), ["output"]
+    elif name == "mobilenet_v3_small":
+        model = torchvision.models.mobilenet_v3_small(weights=None)
+        shape, outputs = (1, 3, 224, 224), ["output"]
+    elif name == "ssdlite":
+        ssd = torchvision.models.detection.ssdlite320_mobilenet_v3_large(
+            weights=None, weights_backbone=None)
+        model, shape, outputs = SsdHead(ssd), (1, 3, 320, 320), ["bbox_regression", "cls_logits"]
+    else:
+        raise ValueError(f"unknown model '{name}'")
+    return recalibrate_batchnorm(model, shape), shape, outputs
+
+
+def export(model, shape, input_name, output_names, path, opset):
+    """Legacy TorchScript exporter (dynamo=False), fixed shapes."""
+    warnings.filterwarnings("ignore", "You are using the legacy", DeprecationWarning)
+    with torch.no_grad():
+        torch.onnx.export(model, (torch.zeros(shape),), path, dynamo=False,
+                          opset_version=opset, input_names=[input_name],
+                          output_names=output_names, do_constant_folding=True)
+
+
+def run(model, x):
+    """Runs the module on a numpy array; returns a list of numpy arrays."""
+    with torch.no_grad():
+        out = model(torch.from_numpy(x))
+    return [t.numpy() for t in (out if isinstance(out, tuple) else (out,))]
