@@ -1,5 +1,7 @@
 #include "ir/inference.h"
 
+#include <limits>
+
 #include "ir/op_registry.h"
 
 namespace tarmac {
@@ -8,13 +10,28 @@ namespace {
 
 bool all_static(const ValueType& t) { return t.has_shape && shape_is_static(t.shape); }
 
+/// Element count of static dims, or -1 when it does not fit in int64: shapes inferred from
+/// malformed models can be that large, and multiplying them directly would overflow.
+int64_t checked_elements(const Dims& dims) {
+  for (int64_t d : dims)
+    if (d == 0) return 0;
+  unsigned __int128 n = 1;
+  for (int64_t d : dims) {
+    n *= static_cast<unsigned __int128>(d);
+    if (n > static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max())) return -1;
+  }
+  return static_cast<int64_t>(n);
+}
+
 /// Shape and Size only need the input's shape; fold them when it is static.
 bool fold_shape_op(const Node& node, int64_t opset, const std::vector<const ValueType*>& ins,
                    std::vector<Tensor>* out) {
   if (ins.empty() || !ins[0] || !all_static(*ins[0])) return false;
   const Dims dims = static_dims(ins[0]->shape);
   if (node.op_type == "Size") {
-    out->push_back(Tensor::scalar<int64_t>(num_elements(dims)));
+    const int64_t n = checked_elements(dims);
+    if (n < 0) return false;
+    out->push_back(Tensor::scalar<int64_t>(n));
     return true;
   }
   if (node.op_type != "Shape") return false;
@@ -105,7 +122,8 @@ Status infer_graph(Graph& graph, int64_t opset, const InferOptions& options) {
       bool small = true;  // Constant nodes fold whatever their size: they are data already
       if (node.op_type != "Constant")
         for (const ValueType& t : ctx.outputs) {
-          if (!all_static(t) || num_elements(static_dims(t.shape)) > options.fold_limit_elements) {
+          const int64_t n = all_static(t) ? checked_elements(static_dims(t.shape)) : -1;
+          if (n < 0 || n > options.fold_limit_elements) {
             small = false;
           }
         }

@@ -2,8 +2,10 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -37,6 +39,10 @@ Status read_file(const std::string& path, size_t max_bytes, std::string* out) {
 
 template <typename Message>
 Status parse_message(const std::string& bytes, Message* msg, const char* what) {
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return unsupported("the {} is {} bytes; protobuf messages are limited to 2 GiB", what,
+                       bytes.size());
+  }
   google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
                                                 static_cast<int>(bytes.size()));
   stream.SetTotalBytesLimit(std::numeric_limits<int>::max());
@@ -58,9 +64,8 @@ StatusOr<ValueType> value_type_from_proto(const onnx::ValueInfoProto& vi) {
   if (tt.has_elem_type() && tt.elem_type() != 0) {
     vt.dtype = dtype_from_onnx(tt.elem_type());
     if (vt.dtype == DType::kUndefined) {
-      return unsupported(
-          "value '{}' has element type {} which tarmac does not support", vi.name(),
-          onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(tt.elem_type())));
+      return unsupported("value '{}' has element type {} which tarmac does not support", vi.name(),
+                         onnx_type_name(tt.elem_type()));
     }
   }
   if (tt.has_shape()) {
@@ -75,6 +80,17 @@ StatusOr<ValueType> value_type_from_proto(const onnx::ValueInfoProto& vi) {
         vt.shape.push_back(Dim::sym(d.dim_param()));
       } else {
         vt.shape.push_back(Dim());
+      }
+    }
+    // A declared shape whose size overflows would poison every element count computed from
+    // it (inference, folding, allocation), so it is refused here.
+    unsigned __int128 bytes = std::max<size_t>(dtype_size(vt.dtype), 1);
+    for (const Dim& d : vt.shape) {
+      if (!d.is_static()) continue;
+      bytes *= static_cast<unsigned __int128>(d.value);
+      if (bytes > static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max())) {
+        return invalid_argument("value '{}' declares shape {}, whose size does not fit in 64 bits",
+                                vi.name(), shape_to_string(vt.shape));
       }
     }
   }
@@ -287,7 +303,8 @@ StatusOr<ImportResult> import_onnx_bytes(const std::string& bytes, const std::st
   // Declared types of intermediate values help inference and are checked against it.
   for (const auto& vi : gp.value_info()) {
     Value* v = g.find_value(vi.name());
-    if (!v || v->is_initializer) continue;
+    // Graph inputs keep the type they were declared with.
+    if (!v || v->is_initializer || v->is_graph_input) continue;
     auto vt = value_type_from_proto(vi);
     if (vt.is_ok()) v->type = std::move(vt).value();
   }

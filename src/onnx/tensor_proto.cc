@@ -10,6 +10,15 @@ namespace tarmac {
 
 namespace fs = std::filesystem;
 
+std::string onnx_type_name(int32_t onnx_type) {
+  // The field is a plain int32 in onnx.proto, so any number can arrive; only valid enum
+  // values may be converted to the enum.
+  if (onnx::TensorProto_DataType_IsValid(onnx_type)) {
+    return onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(onnx_type));
+  }
+  return fmt::format("{} (not an ONNX data type)", onnx_type);
+}
+
 StatusOr<std::string> resolve_external_path(const std::string& base_dir,
                                             const std::string& location) {
   if (base_dir.empty()) {
@@ -42,8 +51,14 @@ StatusOr<std::string> resolve_external_path(const std::string& base_dir,
 
 namespace {
 
-Status read_external(const onnx::TensorProto& proto, const std::string& base_dir, size_t expected,
-                     uint8_t* dst) {
+/// Where a tensor's external bytes are, checked against the file before anything is allocated.
+struct ExternalRef {
+  std::string path;
+  uint64_t offset = 0;
+};
+
+StatusOr<ExternalRef> locate_external(const onnx::TensorProto& proto, const std::string& base_dir,
+                                      size_t expected) {
   std::string location;
   int64_t offset = 0;
   int64_t length = -1;
@@ -65,7 +80,7 @@ Status read_external(const onnx::TensorProto& proto, const std::string& base_dir
   TARMAC_ASSIGN_OR_RETURN(std::string path, resolve_external_path(base_dir, location));
   if (offset < 0)
     return invalid_argument("tensor '{}': negative external data offset", proto.name());
-  if (length >= 0 && static_cast<size_t>(length) != expected) {
+  if (length >= 0 && static_cast<uint64_t>(length) != expected) {
     return invalid_argument(
         "tensor '{}': external data length {} does not match its shape ({} bytes)", proto.name(),
         length, expected);
@@ -73,28 +88,61 @@ Status read_external(const onnx::TensorProto& proto, const std::string& base_dir
   std::error_code ec;
   const uintmax_t file_size = fs::file_size(path, ec);
   if (ec) return io_error("cannot stat '{}': {}", path, ec.message());
-  if (static_cast<uintmax_t>(offset) + expected > file_size) {
+  // Both terms are below 2^63, so the sum cannot wrap.
+  const uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(expected);
+  if (end > file_size) {
     return invalid_argument(
         "tensor '{}': external data needs bytes [{}, {}) but '{}' holds {} bytes", proto.name(),
-        offset, offset + static_cast<int64_t>(expected), location, file_size);
+        offset, end, location, file_size);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return io_error("cannot open external data file '{}'", path);
-  in.seekg(offset);
+  return ExternalRef{std::move(path), static_cast<uint64_t>(offset)};
+}
+
+Status read_external(const ExternalRef& ref, size_t expected, uint8_t* dst) {
+  std::ifstream in(ref.path, std::ios::binary);
+  if (!in) return io_error("cannot open external data file '{}'", ref.path);
+  in.seekg(static_cast<std::streamoff>(ref.offset));
   in.read(reinterpret_cast<char*>(dst), static_cast<std::streamsize>(expected));
-  if (!in) return io_error("short read from external data file '{}'", path);
+  if (!in) return io_error("short read from external data file '{}'", ref.path);
   return Status::ok();
 }
 
-template <typename Dst, typename Field>
-Status copy_field(const Field& field, int64_t n, Dst* dst, const char* field_name,
-                  const std::string& tensor_name) {
-  if (static_cast<int64_t>(field.size()) != n) {
-    return invalid_argument("tensor '{}': {} holds {} values but the shape needs {}", tensor_name,
-                            field_name, field.size(), n);
+/// Bytes a tensor of `dims` occupies; refuses sizes that do not fit in int64 (such shapes
+/// come from malformed files and must not reach the allocator or element-count arithmetic).
+StatusOr<size_t> checked_nbytes(const std::string& name, DType dtype, const Dims& dims) {
+  unsigned __int128 bytes = dtype_size(dtype);
+  for (int64_t d : dims) {
+    if (d < 0) return invalid_argument("tensor '{}' has a negative dimension", name);
+    bytes *= static_cast<unsigned __int128>(d);
+    if (bytes > static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max())) {
+      return invalid_argument("tensor '{}' has shape {} of {}, whose size does not fit in 64 bits",
+                              name, dims_to_string(dims), dtype_name(dtype));
+    }
   }
+  return static_cast<size_t>(bytes);
+}
+
+/// The typed field that holds the values when raw_data is absent, and how many it holds.
+int64_t typed_field_size(const onnx::TensorProto& proto, DType dtype, const char** field_name) {
+  switch (dtype) {
+    case DType::kFloat32:
+      *field_name = "float_data";
+      return proto.float_data_size();
+    case DType::kFloat64:
+      *field_name = "double_data";
+      return proto.double_data_size();
+    case DType::kInt64:
+      *field_name = "int64_data";
+      return proto.int64_data_size();
+    default:  // int32, int8, uint8, bool, float16 and bfloat16 are all stored in int32_data
+      *field_name = "int32_data";
+      return proto.int32_data_size();
+  }
+}
+
+template <typename Dst, typename Field>
+void copy_field(const Field& field, int64_t n, Dst* dst) {
   for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<Dst>(field.Get(static_cast<int>(i)));
-  return Status::ok();
 }
 
 }  // namespace
@@ -103,21 +151,20 @@ StatusOr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::st
   const DType dtype = dtype_from_onnx(proto.data_type());
   if (dtype == DType::kUndefined) {
     return unsupported("tensor '{}' has data type {} which tarmac does not support", proto.name(),
-                       onnx::TensorProto_DataType_Name(
-                           static_cast<onnx::TensorProto_DataType>(proto.data_type())));
+                       onnx_type_name(proto.data_type()));
   }
   if (proto.has_segment()) return unsupported("tensor '{}' is segmented", proto.name());
-  Dims dims(proto.dims().begin(), proto.dims().end());
-  for (int64_t d : dims) {
-    if (d < 0) return invalid_argument("tensor '{}' has a negative dimension", proto.name());
-  }
-  TARMAC_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, dims));
-  const int64_t n = t.numel();
-  const size_t bytes = t.nbytes();
   const std::string& name = proto.name();
+  Dims dims(proto.dims().begin(), proto.dims().end());
+  TARMAC_ASSIGN_OR_RETURN(const size_t bytes, checked_nbytes(name, dtype, dims));
+  const int64_t n = static_cast<int64_t>(bytes / dtype_size(dtype));
 
+  // Every size check happens before the allocation: a file that declares a huge shape but
+  // carries few bytes is refused without reserving (and zero-filling) memory for it.
   if (proto.data_location() == onnx::TensorProto_DataLocation_EXTERNAL) {
-    TARMAC_RETURN_IF_ERROR(read_external(proto, base_dir, bytes, static_cast<uint8_t*>(t.raw())));
+    TARMAC_ASSIGN_OR_RETURN(ExternalRef ref, locate_external(proto, base_dir, bytes));
+    TARMAC_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, dims));
+    TARMAC_RETURN_IF_ERROR(read_external(ref, bytes, static_cast<uint8_t*>(t.raw())));
     return t;
   }
   if (proto.has_raw_data()) {
@@ -126,51 +173,47 @@ StatusOr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::st
                               name, proto.raw_data().size(), dims_to_string(dims),
                               dtype_name(dtype), bytes);
     }
+    TARMAC_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, dims));
     if (bytes) std::memcpy(t.raw(), proto.raw_data().data(), bytes);  // little-endian host
     if (dtype == DType::kBool) {
       for (int64_t i = 0; i < n; ++i) t.data<uint8_t>()[i] = t.data<uint8_t>()[i] ? 1 : 0;
     }
     return t;
   }
+  const char* field_name = "";
+  const int64_t field_size = typed_field_size(proto, dtype, &field_name);
+  if (field_size != n) {
+    return invalid_argument("tensor '{}': {} holds {} values but shape {} needs {}", name,
+                            field_name, field_size, dims_to_string(dims), n);
+  }
+  TARMAC_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, dims));
   switch (dtype) {
     case DType::kFloat32:
-      TARMAC_RETURN_IF_ERROR(
-          copy_field(proto.float_data(), n, t.data<float>(), "float_data", name));
+      copy_field(proto.float_data(), n, t.data<float>());
       break;
     case DType::kFloat64:
-      TARMAC_RETURN_IF_ERROR(
-          copy_field(proto.double_data(), n, t.data<double>(), "double_data", name));
+      copy_field(proto.double_data(), n, t.data<double>());
       break;
     case DType::kInt64:
-      TARMAC_RETURN_IF_ERROR(
-          copy_field(proto.int64_data(), n, t.data<int64_t>(), "int64_data", name));
+      copy_field(proto.int64_data(), n, t.data<int64_t>());
       break;
     case DType::kInt32:
-      TARMAC_RETURN_IF_ERROR(
-          copy_field(proto.int32_data(), n, t.data<int32_t>(), "int32_data", name));
+      copy_field(proto.int32_data(), n, t.data<int32_t>());
       break;
     case DType::kInt8:
-      TARMAC_RETURN_IF_ERROR(
-          copy_field(proto.int32_data(), n, t.data<int8_t>(), "int32_data", name));
+      copy_field(proto.int32_data(), n, t.data<int8_t>());
       break;
     case DType::kUint8:
-      TARMAC_RETURN_IF_ERROR(
-          copy_field(proto.int32_data(), n, t.data<uint8_t>(), "int32_data", name));
+      copy_field(proto.int32_data(), n, t.data<uint8_t>());
       break;
     case DType::kFloat16:
     case DType::kBFloat16:
-      TARMAC_RETURN_IF_ERROR(
-          copy_field(proto.int32_data(), n, t.data<uint16_t>(), "int32_data", name));
+      copy_field(proto.int32_data(), n, t.data<uint16_t>());
       break;
-    case DType::kBool: {
-      if (proto.int32_data_size() != n) {
-        return invalid_argument("tensor '{}': int32_data holds {} values but the shape needs {}",
-                                name, proto.int32_data_size(), n);
-      }
+    case DType::kBool:
       for (int64_t i = 0; i < n; ++i)
         t.data<bool>()[i] = proto.int32_data(static_cast<int>(i)) != 0;
       break;
-    }
     default:
       return unsupported("tensor '{}': unsupported data type", name);
   }

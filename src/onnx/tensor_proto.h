@@ -17,4 +17,8 @@ StatusOr<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::st
 StatusOr<std::string> resolve_external_path(const std::string& base_dir,
                                             const std::string& location);
 
+/// "FLOAT", "INT64", ... for a TensorProto.DataType number; any int32 is accepted (the field
+/// is a plain int32 in onnx.proto, so malformed files carry arbitrary values).
+std::string onnx_type_name(int32_t onnx_type);
+
 }  // namespace tarmac

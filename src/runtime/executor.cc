@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -25,6 +26,12 @@ Status Executor::prepare(const ExecutorOptions& options) {
     if (!v || !v->is_graph_input) {
       return invalid_argument("--shapes names '{}', which is not an input of the model", name);
     }
+    for (int64_t d : dims) {
+      if (d < 0) {
+        return invalid_argument("input '{}': given shape {} has a negative dimension", name,
+                                dims_to_string(dims));
+      }
+    }
     if (v->type.has_shape && v->type.rank() != static_cast<int>(dims.size())) {
       return invalid_argument("input '{}' has rank {} {} but the given shape {} has rank {}", name,
                               v->type.rank(), shape_to_string(v->type.shape), dims_to_string(dims),
@@ -39,6 +46,23 @@ Status Executor::prepare(const ExecutorOptions& options) {
     }
     v->type.has_shape = true;
     v->type.shape = shape_from_dims(dims);
+  }
+  // An input the host could never hold is refused now rather than at the first run (or by an
+  // allocation attempt).
+  for (const Value* v : g.inputs) {
+    const Shape& shape = v->type.shape;
+    if (!v->type.has_shape || v->type.dtype == DType::kUndefined) continue;
+    if (std::any_of(shape.begin(), shape.end(), [](const Dim& d) { return d.value == 0; }))
+      continue;
+    const size_t limit = max_host_allocation_bytes();
+    unsigned __int128 bytes = dtype_size(v->type.dtype);
+    for (const Dim& d : shape)  // stops growing once over the limit, so it cannot wrap
+      if (d.is_static() && bytes <= limit) bytes *= static_cast<unsigned __int128>(d.value);
+    if (bytes > limit) {
+      return resource_exhausted(
+          "input '{}' has shape {} of {}, which exceeds the host allocation limit of {} bytes",
+          v->name, shape_to_string(shape), dtype_name(v->type.dtype), limit);
+    }
   }
   InferOptions io;
   io.evaluator = evaluate_node_on_cpu;

@@ -1,8 +1,10 @@
 #include "cli_common.h"
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -72,12 +74,19 @@ StatusOr<Tensor> load_raw_tensor(const std::string& path, DType dtype, const Dim
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     return not_found("input file '{}' does not exist", path);
-  TARMAC_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, dims));
   const uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec || size != t.nbytes()) {
+  if (ec) return io_error("cannot stat input file '{}': {}", path, ec.message());
+  // Compare sizes before allocating: a wrong file must not cost a huge zero-filled buffer.
+  // The product saturates at 2^64 - 1, far above any file size, so it cannot wrap.
+  const unsigned __int128 cap = std::numeric_limits<uint64_t>::max();
+  unsigned __int128 needed = dtype_size(dtype);
+  for (int64_t d : dims) needed = std::min(cap, needed * static_cast<uint64_t>(d < 0 ? 0 : d));
+  if (needed != size) {
     return invalid_argument("input file '{}' has {} bytes but a {} tensor of shape {} needs {}",
-                            path, size, dtype_name(dtype), dims_to_string(dims), t.nbytes());
+                            path, size, dtype_name(dtype), dims_to_string(dims),
+                            static_cast<uint64_t>(needed));
   }
+  TARMAC_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, dims));
   std::ifstream in(path, std::ios::binary);
   in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
   if (!in) return io_error("short read from '{}'", path);

@@ -13,6 +13,20 @@ int main(int argc, char** argv) {
   Action action;
   add_run_command(app, &action);
   add_inspect_command(app, &action);
+  // CLI11 reports an unknown first word as "a subcommand is required"; name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string word = argv[1];
+    std::string names;
+    bool known = false;
+    for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; })) {
+      known = known || s->check_name(word);
+      names += (names.empty() ? "" : ", ") + s->get_name();
+    }
+    if (!known) {
+      fail("unknown subcommand '" + word + "' (expected one of: " + names + ")");
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
