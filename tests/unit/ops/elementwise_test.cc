@@ -412,6 +412,48 @@ TEST(ElementwiseUnary, MathAndRounding) {
   EXPECT_FALSE(ex.run().is_ok());
 }
 
+TEST(ElementwiseUnary, LibmFunctionsMatchTheStandardLibrary) {
+  // Odd length so the vectorised float32 paths also run their scalar tail.
+  const Tensor x = random_f32({3, 37}, 11);
+  Tensor pos = x.clone();
+  for (int64_t i = 0; i < pos.numel(); ++i)
+    pos.data<float>()[i] = std::abs(pos.data<float>()[i]) + 0.01f;
+  struct Case {
+    const char* op;
+    double (*fn)(double);
+    bool positive_only;
+  };
+  const Case cases[] = {
+      {"Ceil", [](double v) { return std::ceil(v); }, false},
+      {"Floor", [](double v) { return std::floor(v); }, false},
+      {"Cos", [](double v) { return std::cos(v); }, false},
+      {"Sin", [](double v) { return std::sin(v); }, false},
+      {"Tanh", [](double v) { return std::tanh(v); }, false},
+      {"Exp", [](double v) { return std::exp(v); }, false},
+      {"Sigmoid", [](double v) { return 1.0 / (1.0 + std::exp(-v)); }, false},
+      {"Log", [](double v) { return std::log(v); }, true},
+      {"Sqrt", [](double v) { return std::sqrt(v); }, true},
+  };
+  for (const Case& c : cases) {
+    for (DType t : {DType::kFloat32, DType::kFloat64}) {
+      const Tensor in = (c.positive_only ? pos : x).cast(t);
+      Tensor want = Tensor::zeros(DType::kFloat64, in.dims());
+      for (int64_t i = 0; i < in.numel(); ++i) want.data<double>()[i] = c.fn(in.as_double(i));
+      OpTester op(c.op);
+      op.input(in);
+      SCOPED_TRACE(std::string(c.op) + " " + std::string(dtype_name(t)));
+      expect_close(run1(op), want.cast(t), 2e-6, 1e-7);
+    }
+  }
+  // Saturation at the extremes of the vectorised paths.
+  OpTester sig("Sigmoid");
+  sig.input(f32({-200, -90, 90, 200}, {4}));
+  expect_close(run1(sig), f32({0, 0, 1, 1}, {4}), 0, 1e-30);
+  OpTester th("Tanh");
+  th.input(f32({-50, 50}, {2}));
+  expect_close(run1(th), f32({-1, 1}, {2}));
+}
+
 // ---- casts, Clip, Dropout, Identity ----
 
 TEST(ElementwiseCast, NumericPairs) {
