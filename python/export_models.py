@@ -6,7 +6,9 @@ is named in DIR/yolox_nano/model_path.txt) and one data set in the ONNX backend-
 DIR/<name>/test_data_set_0/{input_0.pb, output_N.pb}, whose outputs come from ONNX Runtime's
 CPU provider. The torchvision models use their seeded random initialisation (nothing is
 downloaded; see torchvision_models.py) and are exported with the legacy TorchScript exporter,
-opset 17, batch 1. ONNX Runtime's outputs are checked against PyTorch's.
+opset 17, batch 1; the "raw" ones (RAW_EXPORTS: MobileNetV3 and a transformer encoder block)
+at opset 13 without constant folding and with a symbolic batch, as graph-optimizer tests.
+ONNX Runtime's outputs are checked against PyTorch's.
 
   python python/export_models.py --out=build/models [--models=resnet50,ssdlite]
 
@@ -28,7 +30,8 @@ from onnx import numpy_helper
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 YOLOX_DEFAULT = os.path.join(REPO, "..", "shared", "models", "yolox_nano.onnx")
-TORCH_MODELS = ("resnet50", "mobilenet_v3_small", "ssdlite")
+TORCH_MODELS = ("resnet50", "mobilenet_v3_small", "ssdlite", "mobilenet_v3_small_raw",
+                "encoder_block")
 ALL_MODELS = TORCH_MODELS + ("yolox_nano",)
 OPSET = 17
 SEED = 0
@@ -75,7 +78,9 @@ def export_torch(name, model_dir):
 
     model, shape, output_names = torchvision_models.build(name)
     path = os.path.join(model_dir, "model.onnx")
-    torchvision_models.export(model, shape, "input", output_names, path, OPSET)
+    raw_opset = torchvision_models.RAW_EXPORTS.get(name)
+    torchvision_models.export(model, shape, "input", output_names, path, raw_opset or OPSET,
+                              raw=raw_opset is not None)
     onnx.checker.check_model(path)
 
     x = np.random.default_rng(SEED).standard_normal(shape).astype(np.float32)

@@ -32,6 +32,29 @@ class SsdHead(torch.nn.Module):
         return out["bbox_regression"], out["cls_logits"]
 
 
+class EncoderBlock(torch.nn.Module):
+    """A pre-norm transformer encoder block (LayerNorm, self-attention, GELU MLP), written out
+    so that exports before opset 17/20 decompose LayerNorm and GELU into elementwise ops."""
+
+    def __init__(self, dim=64, heads=4, hidden=128):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = torch.nn.LayerNorm(dim)
+        self.qkv = torch.nn.Linear(dim, 3 * dim)
+        self.proj = torch.nn.Linear(dim, dim)
+        self.norm2 = torch.nn.LayerNorm(dim)
+        self.fc1 = torch.nn.Linear(dim, hidden)
+        self.fc2 = torch.nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        b, n, c = x.shape
+        qkv = self.qkv(self.norm1(x)).reshape(b, n, 3, self.heads, c // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        att = torch.softmax(q @ k.transpose(-2, -1) * (c // self.heads) ** -0.5, dim=-1)
+        x = x + self.proj((att @ v).transpose(1, 2).reshape(b, n, c))
+        return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.norm2(x))))
+
+
 def recalibrate_batchnorm(model, shape):
     """Sets every BatchNorm's running statistics from seeded random batches (see above)."""
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
@@ -57,6 +80,11 @@ def build(name):
     elif name == "mobilenet_v3_small":
         model = torchvision.models.mobilenet_v3_small(weights=None)
         shape, outputs = (1, 3, 224, 224), ["output"]
+    elif name == "mobilenet_v3_small_raw":
+        model = torchvision.models.mobilenet_v3_small(weights=None)
+        shape, outputs = (1, 3, 224, 224), ["output"]
+    elif name == "encoder_block":
+        model, shape, outputs = EncoderBlock(), (2, 16, 64), ["output"]
     elif name == "ssdlite":
         ssd = torchvision.models.detection.ssdlite320_mobilenet_v3_large(
             weights=None, weights_backbone=None)
@@ -66,13 +94,20 @@ def build(name):
     return recalibrate_batchnorm(model, shape), shape, outputs
 
 
-def export(model, shape, input_name, output_names, path, opset):
-    """Legacy TorchScript exporter (dynamo=False), fixed shapes."""
+# Models exported as a user's raw export looks: an older opset, no constant folding (so
+# BatchNormalization, Identity and shape arithmetic stay) and a symbolic batch dimension.
+RAW_EXPORTS = {"mobilenet_v3_small_raw": 13, "encoder_block": 13}
+
+
+def export(model, shape, input_name, output_names, path, opset, raw=False):
+    """Legacy TorchScript exporter (dynamo=False); fixed shapes unless `raw`."""
     warnings.filterwarnings("ignore", "You are using the legacy", DeprecationWarning)
+    dynamic = {input_name: {0: "batch"}} if raw else None
     with torch.no_grad():
         torch.onnx.export(model, (torch.zeros(shape),), path, dynamo=False,
                           opset_version=opset, input_names=[input_name],
-                          output_names=output_names, do_constant_folding=True)
+                          output_names=output_names, do_constant_folding=not raw,
+                          dynamic_axes=dynamic)
 
 
 def run(model, x):

@@ -11,7 +11,7 @@ debian_packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libeigen3-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-venv python3-pip clang-format
+  python3 python3-venv python3-pip python3-onnx clang-format
 )
 missing=()
 for p in "${debian_packages[@]}"; do

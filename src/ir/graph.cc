@@ -145,6 +145,36 @@ Status Graph::sort() {
   return Status::ok();
 }
 
+Status override_input_shapes(Graph& g, const std::map<std::string, Dims>& shapes) {
+  for (const auto& [name, dims] : shapes) {
+    Value* v = g.find_value(name);
+    if (!v || !v->is_graph_input) {
+      return invalid_argument("'{}' is given a shape but is not an input of the model", name);
+    }
+    for (int64_t d : dims) {
+      if (d < 0) {
+        return invalid_argument("input '{}': given shape {} has a negative dimension", name,
+                                dims_to_string(dims));
+      }
+    }
+    if (v->type.has_shape && v->type.rank() != static_cast<int>(dims.size())) {
+      return invalid_argument("input '{}' has rank {} {} but the given shape {} has rank {}", name,
+                              v->type.rank(), shape_to_string(v->type.shape), dims_to_string(dims),
+                              dims.size());
+    }
+    for (size_t k = 0; v->type.has_shape && k < dims.size(); ++k) {
+      const Dim& d = v->type.shape[k];
+      if (d.is_static() && d.value != dims[k]) {
+        return invalid_argument("input '{}' has static dimension {} = {} but the given shape is {}",
+                                name, k, d.value, dims_to_string(dims));
+      }
+    }
+    v->type.has_shape = true;
+    v->type.shape = shape_from_dims(dims);
+  }
+  return Status::ok();
+}
+
 std::string Graph::new_symbol(const std::string& hint) {
   return hint + "_" + std::to_string(symbol_counter++);
 }

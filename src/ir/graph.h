@@ -130,6 +130,10 @@ struct Graph {
   std::string new_symbol(const std::string& hint);
 };
 
+/// Replaces the declared shapes of graph inputs by static ones (name -> dims), checking rank
+/// and existing static dims; errors name the input.
+Status override_input_shapes(Graph& g, const std::map<std::string, Dims>& shapes);
+
 struct Model {
   int64_t ir_version = 0;
   std::string producer_name;
@@ -139,7 +143,8 @@ struct Model {
   std::string doc_string;
   std::map<std::string, int64_t> opsets;  // domain ("" for ai.onnx) -> version
   std::vector<std::pair<std::string, std::string>> metadata;
-  std::string path;  // where it was loaded from
+  std::string path;            // where it was loaded from
+  bool external_data = false;  // some initializers were stored in external data files
   Graph graph;
 
   int64_t onnx_opset() const {

@@ -88,6 +88,12 @@ Status merge_declared(const Node& node, size_t i, const ValueType& inferred, Val
 
 }  // namespace
 
+bool is_foldable_op(const Node& node) {
+  const std::string& op = node.op_type;
+  return op != "NonZero" && op != "NonMaxSuppression" && op != "QuantizeLinear" &&
+         op != "DequantizeLinear";
+}
+
 Status infer_graph(Graph& graph, int64_t opset, const InferOptions& options) {
   for (auto& node_ptr : graph.nodes) {
     Node& node = *node_ptr;
@@ -118,12 +124,13 @@ Status infer_graph(Graph& graph, int64_t opset, const InferOptions& options) {
 
     std::vector<Tensor> folded;
     bool have_fold = fold_shape_op(node, opset, ctx.inputs, &folded);
-    if (!have_fold && all_const && options.evaluator) {
+    if (!have_fold && all_const && options.evaluator && is_foldable_op(node)) {
       bool small = true;  // Constant nodes fold whatever their size: they are data already
       if (node.op_type != "Constant")
         for (const ValueType& t : ctx.outputs) {
           const int64_t n = all_static(t) ? checked_elements(static_dims(t.shape)) : -1;
-          if (n < 0 || n > options.fold_limit_elements) {
+          const int64_t size = static_cast<int64_t>(dtype_size(t.dtype));
+          if (n < 0 || (size > 0 && n > options.fold_limit_bytes / size)) {
             small = false;
           }
         }

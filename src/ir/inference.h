@@ -18,9 +18,14 @@ struct InferOptions {
   /// When set, nodes whose inputs are all constants are evaluated so that shape arithmetic
   /// (Shape -> Gather -> Concat -> Reshape) yields static shapes.
   NodeEvaluator evaluator;
-  /// Largest output (elements) folded during inference; bigger results stay runtime work.
-  int64_t fold_limit_elements = 1 << 16;
+  /// Largest output (bytes) folded during inference; bigger results stay runtime work.
+  int64_t fold_limit_bytes = int64_t{1} << 19;
 };
+
+/// False for ops inference never evaluates even on constant inputs: data-dependent ones
+/// (NonZero, NonMaxSuppression) stay visible as runtime work, and QuantizeLinear /
+/// DequantizeLinear keep the quantization parameters a builder needs (Q/DQ pairs stay intact).
+bool is_foldable_op(const Node& node);
 
 /// Runs inference over a topologically sorted graph: every value gets a dtype and, where
 /// derivable, a shape; declared types (value_info, graph outputs) are checked against what the

@@ -236,6 +236,7 @@ StatusOr<ImportResult> import_onnx_bytes(const std::string& bytes, const std::st
     v->type.has_shape = true;
     v->type.shape = shape_from_dims(t->dims());
     v->constant = std::make_shared<const Tensor>(std::move(t).value());
+    if (init.data_location() == onnx::TensorProto::EXTERNAL) model.external_data = true;
   }
   if (gp.sparse_initializer_size() > 0) {
     return unsupported("sparse initializers are not supported");

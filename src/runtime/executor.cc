@@ -7,6 +7,7 @@
 #include "core/parallel.h"
 #include "ir/inference.h"
 #include "ir/verifier.h"
+#include "passes/pass_manager.h"
 
 namespace tarmac {
 
@@ -21,32 +22,7 @@ StatusOr<std::unique_ptr<Executor>> Executor::create(Model model, const Executor
 
 Status Executor::prepare(const ExecutorOptions& options) {
   Graph& g = model_.graph;
-  for (const auto& [name, dims] : options.input_shapes) {
-    Value* v = g.find_value(name);
-    if (!v || !v->is_graph_input) {
-      return invalid_argument("--shapes names '{}', which is not an input of the model", name);
-    }
-    for (int64_t d : dims) {
-      if (d < 0) {
-        return invalid_argument("input '{}': given shape {} has a negative dimension", name,
-                                dims_to_string(dims));
-      }
-    }
-    if (v->type.has_shape && v->type.rank() != static_cast<int>(dims.size())) {
-      return invalid_argument("input '{}' has rank {} {} but the given shape {} has rank {}", name,
-                              v->type.rank(), shape_to_string(v->type.shape), dims_to_string(dims),
-                              dims.size());
-    }
-    for (size_t k = 0; v->type.has_shape && k < dims.size(); ++k) {
-      const Dim& d = v->type.shape[k];
-      if (d.is_static() && d.value != dims[k]) {
-        return invalid_argument("input '{}' has static dimension {} = {} but the given shape is {}",
-                                name, k, d.value, dims_to_string(dims));
-      }
-    }
-    v->type.has_shape = true;
-    v->type.shape = shape_from_dims(dims);
-  }
+  TARMAC_RETURN_IF_ERROR(override_input_shapes(g, options.input_shapes));
   // An input the host could never hold is refused now rather than at the first run (or by an
   // allocation attempt).
   for (const Value* v : g.inputs) {
@@ -64,9 +40,16 @@ Status Executor::prepare(const ExecutorOptions& options) {
           v->name, shape_to_string(shape), dtype_name(v->type.dtype), limit);
     }
   }
-  InferOptions io;
-  io.evaluator = evaluate_node_on_cpu;
-  TARMAC_RETURN_IF_ERROR(verify_and_infer(g, model_.onnx_opset(), io));
+  if (options.optimize) {
+    PassOptions po;
+    po.evaluator = evaluate_node_on_cpu;
+    po.log = options.log;
+    TARMAC_RETURN_IF_ERROR(default_pipeline().run(model_, po, nullptr));
+  } else {
+    InferOptions io;
+    io.evaluator = evaluate_node_on_cpu;
+    TARMAC_RETURN_IF_ERROR(verify_and_infer(g, model_.onnx_opset(), io));
+  }
 
   backend_ = make_cpu_backend();
   // Slots: every value that is read or produced at run time.

@@ -4,6 +4,7 @@
 //   Status s = (*ex)->run({{"images", x}}, &outs);
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +24,10 @@ struct ExecutorOptions {
   std::map<std::string, Dims> input_shapes;
   /// Record per-node wall time on each run.
   bool profile = false;
+  /// Run the graph passes (src/passes) before binding kernels.
+  bool optimize = true;
+  /// Receives the passes' rewrite log when set (`--verbose`).
+  std::function<void(const std::string&)> log;
 };
 
 struct NodeTiming {

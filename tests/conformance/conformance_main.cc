@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -126,14 +127,56 @@ std::string out_of_scope(const std::string& model_path) {
   return "";
 }
 
-/// "" on success, else the failure reason.
-std::string run_test(const fs::path& dir, const Tolerance& tol) {
-  auto imported = import_onnx_file((dir / "model.onnx").string());
-  if (!imported.is_ok()) return "import: " + imported.status().message();
+/// Optimized-vs-unoptimized agreement over the whole run.
+struct OptimizerStats {
+  int compared = 0;
+  double max_rel_l2 = 0;
+  std::string worst;
+};
+
+/// Relative L2 error of `got` against `ref` (0 for equal integer tensors, 1 for any integer
+/// mismatch); NaNs must sit at the same positions.
+double rel_l2(const Tensor& got, const Tensor& ref) {
+  if (got.dims() != ref.dims() || got.dtype() != ref.dtype()) return 1e30;
+  double num = 0, den = 0;
+  for (int64_t k = 0; k < ref.numel(); ++k) {
+    const double a = got.as_double(k), b = ref.as_double(k);
+    if (std::isnan(a) || std::isnan(b)) {
+      if (std::isnan(a) != std::isnan(b)) return 1e30;
+      continue;
+    }
+    if (std::isinf(a) || std::isinf(b)) {
+      if (a != b) return 1e30;
+      continue;
+    }
+    num += (a - b) * (a - b);
+    den += b * b;
+  }
+  if (!is_floating(ref.dtype())) return num == 0 ? 0 : 1;
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+/// The optimized graph must compute what the unoptimized one does (float32 relative L2).
+constexpr double kOptimizerTolerance = 1e-5;
+
+/// "" on success, else the failure reason. Runs the model unoptimized and optimized; both must
+/// match the expected outputs, and each other within kOptimizerTolerance.
+std::string run_test(const fs::path& dir, const Tolerance& tol, OptimizerStats* stats) {
+  std::vector<std::unique_ptr<Executor>> engines;
   std::vector<std::string> input_names;
-  for (const Value* v : imported->model.graph.inputs) input_names.push_back(v->name);
-  auto ex = Executor::create(std::move(imported->model), {});
-  if (!ex.is_ok()) return "prepare: " + ex.status().message();
+  for (bool optimize : {false, true}) {
+    auto imported = import_onnx_file((dir / "model.onnx").string());
+    if (!imported.is_ok()) return "import: " + imported.status().message();
+    input_names.clear();
+    for (const Value* v : imported->model.graph.inputs) input_names.push_back(v->name);
+    ExecutorOptions eo;
+    eo.optimize = optimize;
+    auto ex = Executor::create(std::move(imported->model), eo);
+    if (!ex.is_ok())
+      return fmt::format("prepare ({}): {}", optimize ? "optimized" : "unoptimized",
+                         ex.status().message());
+    engines.push_back(std::move(ex).value());
+  }
   int sets = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (!e.is_directory() || e.path().filename().string().rfind("test_data_set_", 0) != 0) continue;
@@ -151,18 +194,36 @@ std::string run_test(const fs::path& dir, const Tolerance& tol) {
       }
       inputs.emplace_back(name, std::move(t->second));
     }
-    std::vector<Tensor> outputs;
-    Status st = (*ex)->run(inputs, &outputs);
-    if (!st.is_ok()) return "run: " + st.message();
-    const auto out_files = sorted_files(e.path(), "output_");
-    if (out_files.size() != outputs.size()) {
-      return fmt::format("{} outputs but {} expected", outputs.size(), out_files.size());
+    std::vector<std::vector<Tensor>> results(engines.size());
+    for (size_t k = 0; k < engines.size(); ++k) {
+      Status st = engines[k]->run(inputs, &results[k]);
+      if (!st.is_ok())
+        return fmt::format("run ({}): {}", k ? "optimized" : "unoptimized", st.message());
     }
-    for (size_t i = 0; i < out_files.size(); ++i) {
-      auto want = load_tensor_proto_file(out_files[i]);
-      if (!want.is_ok()) return "expected output: " + want.status().message();
-      const std::string why = compare(outputs[i], *want, tol);
-      if (!why.empty()) return fmt::format("output {}: {}", i, why);
+    const auto out_files = sorted_files(e.path(), "output_");
+    for (size_t k = 0; k < engines.size(); ++k) {
+      const std::vector<Tensor>& outputs = results[k];
+      if (out_files.size() != outputs.size()) {
+        return fmt::format("{} outputs but {} expected", outputs.size(), out_files.size());
+      }
+      for (size_t i = 0; i < out_files.size(); ++i) {
+        auto want = load_tensor_proto_file(out_files[i]);
+        if (!want.is_ok()) return "expected output: " + want.status().message();
+        const std::string why = compare(outputs[i], *want, tol);
+        if (!why.empty())
+          return fmt::format("output {} ({}): {}", i, k ? "optimized" : "unoptimized", why);
+      }
+    }
+    for (size_t i = 0; i < results[0].size(); ++i) {
+      const double err = rel_l2(results[1][i], results[0][i]);
+      ++stats->compared;
+      if (err > stats->max_rel_l2) {
+        stats->max_rel_l2 = err;
+        stats->worst = dir.filename().string();
+      }
+      if (err > kOptimizerTolerance)
+        return fmt::format(
+            "output {}: optimized graph differs from unoptimized, relative L2 {:.3g}", i, err);
     }
   }
   if (sets == 0) return "no test_data_set_* folders";
@@ -203,6 +264,7 @@ int main(int argc, char** argv) {
   std::regex filter(opt.filter.empty() ? ".*" : opt.filter);
   int passed = 0, failed = 0, skipped = 0, out_of_set = 0;
   std::vector<std::string> failures;
+  OptimizerStats opt_stats;
   for (const char* suite : {"node", "pytorch-converted", "pytorch-operator", "simple"}) {
     const fs::path sdir = fs::path(opt.data_dir) / suite;
     if (!fs::is_directory(sdir)) continue;
@@ -229,7 +291,7 @@ int main(int argc, char** argv) {
       }
       Tolerance tol;
       if (auto it = skips.tolerances.find(name); it != skips.tolerances.end()) tol = it->second;
-      const std::string why = run_test(t, tol);
+      const std::string why = run_test(t, tol, &opt_stats);
       if (why.empty()) {
         ++passed;
         if (opt.verbose) std::printf("PASS  %s/%s\n", suite, name.c_str());
@@ -241,6 +303,9 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("%d tests outside the supported op set were not run\n", out_of_set);
+  std::printf("optimized vs unoptimized: %d outputs compared, max relative L2 %.3g%s%s\n",
+              opt_stats.compared, opt_stats.max_rel_l2, opt_stats.worst.empty() ? "" : " in ",
+              opt_stats.worst.c_str());
   std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
   return failed == 0 ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 // Real-model tests: runs each model that python/export_models.py wrote to the models folder on
-// the CPU executor and compares every output with ONNX Runtime's by relative L2 error.
+// the CPU executor, unoptimized and after the graph passes, and compares every output with
+// ONNX Runtime's (and the two runs with each other) by relative L2 error.
 //   TARMAC_MODELS_DIR=build/models tarmac_model_tests   (the environment overrides the build's)
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -28,7 +30,8 @@ namespace fs = std::filesystem;
 constexpr double kMaxRelativeL2 = 1e-5;
 
 // Models the export script writes; each is reported, as a skip when absent.
-const char* const kKnownModels[] = {"resnet50", "mobilenet_v3_small", "ssdlite", "yolox_nano"};
+const char* const kKnownModels[] = {"resnet50",   "mobilenet_v3_small",     "ssdlite",
+                                    "yolox_nano", "mobilenet_v3_small_raw", "encoder_block"};
 // Models that stay in ../shared (relative to the source folder) instead of the models folder.
 const std::map<std::string, std::string> kSharedModels = {
     {"yolox_nano", "../shared/models/yolox_nano.onnx"}};
@@ -98,12 +101,25 @@ TEST_P(ModelTest, MatchesOnnxRuntime) {
                  << models_dir().string();
   ASSERT_TRUE(fs::exists(model)) << model.string() << " is absent";
 
-  auto imported = import_onnx_file(model.string());
-  ASSERT_TRUE(imported.is_ok()) << imported.status().message();
+  // The model runs twice: as imported and after the graph passes. Both must match the
+  // reference, and each other.
+  std::vector<std::unique_ptr<Executor>> engines;
   std::vector<std::string> graph_inputs;
-  for (const Value* v : imported->model.graph.inputs) graph_inputs.push_back(v->name);
-  auto executor = Executor::create(std::move(imported->model), {});
-  ASSERT_TRUE(executor.is_ok()) << executor.status().message();
+  size_t imported_nodes = 0;
+  for (bool optimize : {false, true}) {
+    auto imported = import_onnx_file(model.string());
+    ASSERT_TRUE(imported.is_ok()) << imported.status().message();
+    graph_inputs.clear();
+    for (const Value* v : imported->model.graph.inputs) graph_inputs.push_back(v->name);
+    imported_nodes = imported->model.graph.nodes.size();
+    ExecutorOptions eo;
+    eo.optimize = optimize;
+    auto executor = Executor::create(std::move(imported->model), eo);
+    ASSERT_TRUE(executor.is_ok()) << executor.status().message();
+    engines.push_back(std::move(executor).value());
+  }
+  std::printf("%s: %zu ONNX nodes; %zu run unoptimized, %zu after the graph passes\n", name.c_str(),
+              imported_nodes, engines[0]->num_runtime_nodes(), engines[1]->num_runtime_nodes());
 
   std::vector<std::pair<std::string, Tensor>> inputs;
   for (const fs::path& f : numbered_files(data, "input")) {
@@ -115,29 +131,41 @@ TEST_P(ModelTest, MatchesOnnxRuntime) {
     if (input_name.empty() && i < graph_inputs.size()) input_name = graph_inputs[i];
     inputs.emplace_back(input_name, std::move(t->second));
   }
-  std::vector<Tensor> outputs;
-  const auto t0 = std::chrono::steady_clock::now();
-  const Status st = (*executor)->run(inputs, &outputs);
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_TRUE(st.is_ok()) << st.message();
-  std::printf("%s: ran in %.1f ms\n", name.c_str(), ms);
+  std::vector<std::vector<Tensor>> results(engines.size());
+  for (size_t k = 0; k < engines.size(); ++k) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Status st = engines[k]->run(inputs, &results[k]);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(st.is_ok()) << st.message();
+    std::printf("%s (%s): ran in %.1f ms\n", name.c_str(), k ? "optimized" : "unoptimized", ms);
+  }
 
   const std::vector<fs::path> expected = numbered_files(data, "output");
-  ASSERT_EQ(outputs.size(), expected.size()) << "output count differs from the reference";
-  for (size_t i = 0; i < expected.size(); ++i) {
-    auto want = load_tensor_proto_file(expected[i].string());
-    ASSERT_TRUE(want.is_ok()) << want.status().message();
-    ASSERT_EQ(want->dtype(), DType::kFloat32) << expected[i].string();
-    ASSERT_EQ(outputs[i].dtype(), DType::kFloat32) << "output " << i;
-    ASSERT_EQ(outputs[i].dims(), want->dims())
-        << "output " << i << " has shape " << dims_to_string(outputs[i].dims()) << ", expected "
-        << dims_to_string(want->dims());
-    const double err = relative_l2(outputs[i], *want);
-    std::printf("%s: output %zu [%s] relative L2 error %.3g (limit %g)\n", name.c_str(), i,
-                dims_to_string(want->dims()).c_str(), err, kMaxRelativeL2);
-    RecordProperty("relative_l2_output_" + std::to_string(i), std::to_string(err));
-    EXPECT_LE(err, kMaxRelativeL2) << "output " << i;
+  for (size_t k = 0; k < engines.size(); ++k) {
+    const std::vector<Tensor>& outputs = results[k];
+    const char* mode = k ? "optimized" : "unoptimized";
+    ASSERT_EQ(outputs.size(), expected.size()) << "output count differs from the reference";
+    for (size_t i = 0; i < expected.size(); ++i) {
+      auto want = load_tensor_proto_file(expected[i].string());
+      ASSERT_TRUE(want.is_ok()) << want.status().message();
+      ASSERT_EQ(want->dtype(), DType::kFloat32) << expected[i].string();
+      ASSERT_EQ(outputs[i].dtype(), DType::kFloat32) << "output " << i;
+      ASSERT_EQ(outputs[i].dims(), want->dims())
+          << "output " << i << " has shape " << dims_to_string(outputs[i].dims()) << ", expected "
+          << dims_to_string(want->dims());
+      const double err = relative_l2(outputs[i], *want);
+      std::printf("%s (%s): output %zu [%s] relative L2 error %.3g (limit %g)\n", name.c_str(),
+                  mode, i, dims_to_string(want->dims()).c_str(), err, kMaxRelativeL2);
+      RecordProperty(std::string(mode) + "_relative_l2_output_" + std::to_string(i),
+                     std::to_string(err));
+      EXPECT_LE(err, kMaxRelativeL2) << mode << " output " << i;
+    }
+  }
+  for (size_t i = 0; i < results[0].size(); ++i) {
+    const double err = relative_l2(results[1][i], results[0][i]);
+    std::printf("%s: output %zu optimized vs unoptimized relative L2 %.3g\n", name.c_str(), i, err);
+    EXPECT_LE(err, kMaxRelativeL2) << "optimized vs unoptimized, output " << i;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/random.h"
 #include "core/status.h"
 #include "core/tensor.h"
 
@@ -16,8 +17,6 @@ StatusOr<std::map<std::string, Dims>> parse_shapes(const std::string& spec);
 StatusOr<std::map<std::string, std::string>> parse_name_files(const std::string& spec);
 /// Reads a raw little-endian row-major file into a tensor of the given dtype and dims.
 StatusOr<Tensor> load_raw_tensor(const std::string& path, DType dtype, const Dims& dims);
-/// Seeded random contents: floats uniform in [-1, 1], integers in [0, 8), bools 50/50.
-Tensor random_tensor(DType dtype, const Dims& dims, uint64_t seed);
 /// trtexec's JSON output format: [{"name", "dimensions", "values"}].
 Status write_output_json(const std::string& path, const std::vector<std::string>& names,
                          const std::vector<Tensor>& tensors);

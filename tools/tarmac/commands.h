@@ -13,6 +13,7 @@ using Action = std::function<int()>;
 
 void add_run_command(CLI::App& app, Action* action);
 void add_inspect_command(CLI::App& app, Action* action);
+void add_sanitize_command(CLI::App& app, Action* action);
 
 /// Prints "error: <message>" to stderr and returns 1.
 int fail(const std::string& message);

@@ -6,10 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/backend.h"
+#include "cli_common.h"
 #include "commands.h"
 #include "ir/inference.h"
 #include "ir/verifier.h"
 #include "onnx/importer.h"
+#include "passes/pass_manager.h"
 
 namespace tarmac::cli {
 
@@ -18,6 +20,9 @@ namespace {
 struct InspectOptions {
   std::string model;
   bool json = false;
+  bool layers = false;
+  std::string shapes;
+  bool verbose = false;
 };
 
 nlohmann::json value_json(const Value& v) {
@@ -33,7 +38,78 @@ nlohmann::json value_json(const Value& v) {
   return j;
 }
 
+std::string layer_type(const Node& n) {
+  std::string t = n.op_type;
+  if (n.op_type == "MatMul" && n.has_input(2)) t += "+Bias";
+  if (n.has_attr("activation")) t += "+" + n.attr_string("activation", "");
+  return t;
+}
+
+std::string values_string(const std::vector<Value*>& vs) {
+  std::string s;
+  for (const Value* v : vs) {
+    if (!v || v->constant) continue;  // weights are not activations
+    s += (s.empty() ? "" : ", ") + v->name + " " + v->type.to_string();
+  }
+  return s;
+}
+
+/// `--layers`: the graph after the passes, as the builder sees it. A layer's name joins the
+/// names of the ONNX nodes it came from with " + ".
+int layers_command(const InspectOptions& o) {
+  auto r = import_onnx_file(o.model);
+  if (!r.is_ok()) return fail(r.status().message());
+  Model& m = r->model;
+  const size_t onnx_nodes = m.graph.nodes.size();
+  if (!o.shapes.empty()) {
+    auto shapes = parse_shapes(o.shapes);
+    if (!shapes.is_ok()) return fail(shapes.status().message());
+    Status s = override_input_shapes(m.graph, *shapes);
+    if (!s.is_ok()) return fail(s.message());
+  }
+  PassOptions po;
+  po.evaluator = evaluate_node_on_cpu;
+  if (o.verbose && !o.json)
+    po.log = [](const std::string& line) { std::printf("  %s\n", line.c_str()); };
+  Status s = default_pipeline().run(m, po, nullptr);
+  if (!s.is_ok()) return fail(s.message());
+  const Graph& g = m.graph;
+  if (o.json) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const auto& n : g.nodes) {
+      nlohmann::json ins = nlohmann::json::array(), outs = nlohmann::json::array();
+      for (const Value* v : n->inputs)
+        if (v && !v->constant) ins.push_back(value_json(*v));
+      for (const Value* v : n->outputs)
+        if (v) outs.push_back(value_json(*v));
+      nlohmann::json onnx_names = nlohmann::json::array();
+      for (size_t b = 0, e; b <= n->name.size(); b = e + 3) {
+        e = n->name.find(" + ", b);
+        if (e == std::string::npos) e = n->name.size();
+        onnx_names.push_back(n->name.substr(b, e - b));
+      }
+      layers.push_back({{"name", n->name},
+                        {"type", layer_type(*n)},
+                        {"domain", n->domain},
+                        {"onnx_nodes", onnx_names},
+                        {"inputs", ins},
+                        {"outputs", outs}});
+    }
+    nlohmann::json j = {{"path", o.model}, {"onnx_nodes", onnx_nodes}, {"layers", layers}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("Layers: %zu (from %zu ONNX nodes)\n", g.nodes.size(), onnx_nodes);
+  size_t i = 0;
+  for (const auto& n : g.nodes) {
+    std::printf("[%zu] %s\n      %s: %s -> %s\n", i++, n->name.c_str(), layer_type(*n).c_str(),
+                values_string(n->inputs).c_str(), values_string(n->outputs).c_str());
+  }
+  return 0;
+}
+
 int inspect_command(const InspectOptions& o) {
+  if (o.layers) return layers_command(o);
   ImportOptions io;
   io.collect_unsupported = true;
   auto r = import_onnx_file(o.model, io);
@@ -136,6 +212,10 @@ void add_inspect_command(CLI::App& app, Action* action) {
       app.add_subcommand("inspect", "Describe an ONNX model and what tarmac supports of it");
   sub->add_option("model", o->model, "ONNX model file")->required();
   sub->add_flag("--json", o->json, "Print JSON");
+  sub->add_flag("--layers", o->layers,
+                "Show the optimized layers the builder sees (fused names join ONNX node names)");
+  sub->add_option("--shapes", o->shapes, "Static input shapes for --layers, e.g. x:1x3x224x224");
+  sub->add_flag("-v,--verbose", o->verbose, "With --layers: log every rewrite of the passes");
   sub->callback([o, action] { *action = [o] { return inspect_command(*o); }; });
 }
 

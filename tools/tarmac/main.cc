@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   Action action;
   add_run_command(app, &action);
   add_inspect_command(app, &action);
+  add_sanitize_command(app, &action);
   // CLI11 reports an unknown first word as "a subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string word = argv[1];

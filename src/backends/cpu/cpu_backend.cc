@@ -1,6 +1,9 @@
-// The CPU reference backend: one kernel per op from ops.def, one tactic each.
+// The CPU reference backend: one kernel per op from ops.def, one tactic each, plus the
+// IR-internal fused nodes (ir/fused_ops.h) as the base kernel followed by bias and activation.
 #include "backends/backend.h"
+#include "backends/cpu/fused.h"
 #include "backends/cpu/kernel.h"
+#include "ir/fused_ops.h"
 
 namespace tarmac {
 
@@ -30,6 +33,11 @@ class CpuBackend final : public Backend {
   std::string_view name() const override { return "cpu"; }
 
   Status supports(const Node& node, int64_t /*opset*/) const override {
+    if (is_internal_node(node)) {
+      if (!is_internal_op_type(node.op_type) || !find_cpu_kernel(node.op_type))
+        return unsupported("{}: not an internal fused op", node.describe());
+      return activation_of(node).status();
+    }
     if (!is_onnx_domain(node.domain) || !find_cpu_kernel(node.op_type)) {
       return unsupported("{}: no CPU kernel for op '{}' in domain '{}'", node.describe(),
                          node.op_type, node.domain);
@@ -44,6 +52,7 @@ class CpuBackend final : public Backend {
   StatusOr<std::unique_ptr<Kernel>> make_kernel(const Node& node, int64_t opset,
                                                 const std::string& /*tactic*/) const override {
     TARMAC_RETURN_IF_ERROR(supports(node, opset));
+    if (is_internal_node(node)) return make_fused_cpu_kernel(node, opset);
     return std::unique_ptr<Kernel>(new CpuKernel(node, opset, find_cpu_kernel(node.op_type)));
   }
 };
@@ -54,11 +63,10 @@ std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend
 
 StatusOr<std::vector<Tensor>> evaluate_node_on_cpu(const Node& node, int64_t opset,
                                                    const std::vector<const Tensor*>& inputs) {
-  CpuKernelFn fn = find_cpu_kernel(node.op_type);
-  if (!fn) return unsupported("{}: no CPU kernel", node.describe());
-  CpuKernel k(node, opset, fn);
+  static const CpuBackend backend;
+  TARMAC_ASSIGN_OR_RETURN(auto k, backend.make_kernel(node, opset, "cpu_reference"));
   std::vector<Tensor> out;
-  TARMAC_RETURN_IF_ERROR(k.run(inputs, &out));
+  TARMAC_RETURN_IF_ERROR(k->run(inputs, &out));
   return out;
 }
 

@@ -53,6 +53,19 @@ Status infer_MatMul(InferContext& ctx) {
   TARMAC_ASSIGN_OR_RETURN(Shape out, broadcast_shapes(n, {&ba, &bb}));
   if (a.rank() > 1) out.push_back(a.shape[a.shape.size() - 2]);
   if (b.rank() > 1) out.push_back(b.shape.back());
+  if (ctx.has_input(2)) {  // internal MatMul with bias (ir/fused_ops.h)
+    ValueType product;
+    product.has_shape = true;
+    product.shape = out;
+    TARMAC_ASSIGN_OR_RETURN(Shape with_bias, broadcast_shapes(n, {&product, &ctx.input(2)}));
+    if (with_bias.size() != out.size())
+      return node_error(n, "bias {} does not broadcast to the product {}",
+                        shape_to_string(ctx.input(2).shape), shape_to_string(out));
+    for (size_t i = 0; i < out.size(); ++i)
+      if (with_bias[i].is_static() && out[i].is_static() && with_bias[i].value != out[i].value)
+        return node_error(n, "bias {} does not broadcast to the product {}",
+                          shape_to_string(ctx.input(2).shape), shape_to_string(out));
+  }
   ctx.set_output(0, a.dtype, std::move(out));
   return Status::ok();
 }

@@ -1,0 +1,99 @@
+#include "backends/cpu/fused.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "backends/cpu/kernel.h"
+#include "ir/fused_ops.h"
+
+namespace tarmac {
+
+namespace {
+
+Status apply_activation_inplace(const Node& node, Activation act, float alpha, float beta,
+                                Tensor* t) {
+  if (act == Activation::kNone) return Status::ok();
+  if (!is_floating(t->dtype()))
+    return node_error(node, "fused activation needs a floating-point output, got {}",
+                      dtype_name(t->dtype()));
+  dispatch_all(t->dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_floating_point_v<T> || std::is_same_v<T, Half> ||
+                  std::is_same_v<T, BFloat16>) {
+      T* p = t->data<T>();
+      parallel_for(t->numel(), int64_t{1} << 13, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const double y = apply_activation(act, static_cast<double>(load(p[i])), alpha, beta);
+          p[i] = store<T>(static_cast<compute_t<T>>(y));
+        }
+      });
+    }
+  });
+  return Status::ok();
+}
+
+class FusedCpuKernel final : public Kernel {
+ public:
+  FusedCpuKernel(const Node& node, int64_t opset, Activation act)
+      : node_(node), opset_(opset), act_(act) {
+    base_ = find_cpu_kernel(node.op_type);
+    // The recognized ops keep the semantics of the opset that introduced them.
+    if (node.op_type == "LayerNormalization") opset_ = std::max<int64_t>(opset, 17);
+    if (node.op_type == "Gelu") opset_ = std::max<int64_t>(opset, 20);
+    alpha_ = node.attr_float("activation_alpha", act == Activation::kLeakyRelu ? 0.01f : 0.f);
+    beta_ = node.attr_float("activation_beta", 0.f);
+    if (act == Activation::kClip) {  // absent bounds do not clip
+      alpha_ = node.attr_float("activation_alpha", -std::numeric_limits<float>::infinity());
+      beta_ = node.attr_float("activation_beta", std::numeric_limits<float>::infinity());
+    }
+    if (act == Activation::kHardSigmoid && !node.has_attr("activation_alpha")) alpha_ = 0.2f;
+    if (act == Activation::kHardSigmoid && !node.has_attr("activation_beta")) beta_ = 0.5f;
+    add_.op_type = "Add";
+    add_.name = node.name;
+    add_.outputs.resize(1);
+  }
+
+  Status run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs) override {
+    const bool has_bias = node_.op_type == "MatMul" && inputs.size() > 2 && inputs[2];
+    KernelContext ctx{node_, opset_, inputs, std::vector<Tensor>(node_.outputs.size())};
+    if (node_.op_type == "MatMul") ctx.inputs.resize(std::min<size_t>(inputs.size(), 2));
+    while (!ctx.inputs.empty() && ctx.inputs.back() == nullptr) ctx.inputs.pop_back();
+    TARMAC_RETURN_IF_ERROR(base_(ctx));
+    if (has_bias) {
+      KernelContext add{add_, 14, {&ctx.outputs[0], inputs[2]}, std::vector<Tensor>(1)};
+      TARMAC_RETURN_IF_ERROR(cpu_add(add));
+      if (add.outputs[0].dims() != ctx.outputs[0].dims())
+        return node_error(node_, "bias {} does not broadcast to the product {}",
+                          dims_to_string(inputs[2]->dims()), dims_to_string(ctx.outputs[0].dims()));
+      ctx.outputs[0] = std::move(add.outputs[0]);
+    }
+    TARMAC_RETURN_IF_ERROR(apply_activation_inplace(node_, act_, alpha_, beta_, &ctx.outputs[0]));
+    *outputs = std::move(ctx.outputs);
+    return Status::ok();
+  }
+
+ private:
+  static Status cpu_add(KernelContext& ctx) {
+    static const CpuKernelFn fn = find_cpu_kernel("Add");
+    return fn(ctx);
+  }
+
+  const Node& node_;
+  int64_t opset_;
+  Activation act_;
+  float alpha_ = 0, beta_ = 0;
+  CpuKernelFn base_ = nullptr;
+  Node add_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Kernel>> make_fused_cpu_kernel(const Node& node, int64_t opset) {
+  TARMAC_ASSIGN_OR_RETURN(Activation act, activation_of(node));
+  if (act != Activation::kNone && !takes_activation(node.op_type))
+    return node_error(node, "{} cannot carry a fused activation", node.op_type);
+  if (!find_cpu_kernel(node.op_type)) return node_error(node, "no CPU kernel");
+  return std::unique_ptr<Kernel>(new FusedCpuKernel(node, opset, act));
+}
+
+}  // namespace tarmac

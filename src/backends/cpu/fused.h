@@ -1,0 +1,13 @@
+// CPU kernels of the IR-internal fused nodes (ir/fused_ops.h).
+#pragma once
+
+#include <memory>
+
+#include "backends/backend.h"
+
+namespace tarmac {
+
+/// The base op's reference kernel followed by MatMul's bias and the activation epilogue.
+StatusOr<std::unique_ptr<Kernel>> make_fused_cpu_kernel(const Node& node, int64_t opset);
+
+}  // namespace tarmac

@@ -1,0 +1,45 @@
+#include "ir/fused_ops.h"
+
+#include <array>
+#include <utility>
+
+namespace tarmac {
+
+namespace {
+
+constexpr std::array<std::pair<Activation, std::string_view>, 12> kNames = {{
+    {Activation::kNone, ""},
+    {Activation::kRelu, "Relu"},
+    {Activation::kClip, "Clip"},
+    {Activation::kLeakyRelu, "LeakyRelu"},
+    {Activation::kSigmoid, "Sigmoid"},
+    {Activation::kHardSigmoid, "HardSigmoid"},
+    {Activation::kHardSwish, "HardSwish"},
+    {Activation::kSilu, "Silu"},
+    {Activation::kGelu, "Gelu"},
+    {Activation::kGeluTanh, "GeluTanh"},
+    {Activation::kMish, "Mish"},
+    {Activation::kTanh, "Tanh"},
+}};
+
+}  // namespace
+
+std::string_view activation_name(Activation a) {
+  for (const auto& [act, name] : kNames)
+    if (act == a) return name;
+  return "";
+}
+
+StatusOr<Activation> activation_of(const Node& node) {
+  if (!node.has_attr("activation")) return Activation::kNone;
+  const std::string s = node.attr_string("activation", "");
+  for (const auto& [act, name] : kNames)
+    if (!name.empty() && name == s) return act;
+  return node_error(node, "unknown fused activation '{}'", s);
+}
+
+bool is_internal_op_type(std::string_view op) {
+  return takes_activation(op) || op == "LayerNormalization" || op == "Gelu";
+}
+
+}  // namespace tarmac

@@ -1,0 +1,88 @@
+// IR-internal fused nodes. The passes create them; backends run them; the exporter refuses them.
+//
+// Domain "tarmac", op type one of:
+//   Conv, ConvTranspose, Gemm, MatMul  — the ONNX op at the model's opset, then
+//       MatMul only: optional input 2 `bias`, added with numpy broadcasting (the broadcast
+//       result has the product's shape);
+//       attribute `activation` (string, see Activation) applied to the result, with
+//       `activation_alpha` / `activation_beta` (floats): Clip min/max (absent: -inf/+inf),
+//       LeakyRelu alpha (0.01), HardSigmoid alpha/beta (0.2/0.5).
+//   LayerNormalization (opset-17 semantics), Gelu (opset-20 semantics, attribute
+//       `approximate`) — recognized decompositions in models whose opset predates the op.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "ir/graph.h"
+
+namespace tarmac {
+
+inline constexpr std::string_view kInternalDomain = "tarmac";
+
+enum class Activation {
+  kNone,
+  kRelu,
+  kClip,
+  kLeakyRelu,
+  kSigmoid,
+  kHardSigmoid,
+  kHardSwish,
+  kSilu,
+  kGelu,
+  kGeluTanh,
+  kMish,
+  kTanh,
+};
+
+/// "Relu", "Clip", ... as written in the `activation` attribute.
+std::string_view activation_name(Activation a);
+/// Parses the node's `activation` attribute (kNone when absent); error names the node.
+StatusOr<Activation> activation_of(const Node& node);
+/// Internal-domain node?
+inline bool is_internal_node(const Node& n) { return n.domain == kInternalDomain; }
+/// Op types that may appear in the internal domain.
+bool is_internal_op_type(std::string_view op_type);
+/// Can `op_type` carry an activation epilogue?
+inline bool takes_activation(std::string_view op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
+}
+
+/// The activation's value at x (reference formula; alpha/beta as described above).
+inline double apply_activation(Activation a, double x, double alpha, double beta) {
+  switch (a) {
+    case Activation::kNone:
+      return x;
+    case Activation::kRelu:
+      return x > 0 ? x : 0;
+    case Activation::kClip:
+      return x < alpha ? alpha : (x > beta ? beta : x);
+    case Activation::kLeakyRelu:
+      return x < 0 ? alpha * x : x;
+    case Activation::kSigmoid:
+      return 1 / (1 + std::exp(-x));
+    case Activation::kHardSigmoid: {
+      const double y = alpha * x + beta;
+      return y < 0 ? 0 : (y > 1 ? 1 : y);
+    }
+    case Activation::kHardSwish: {
+      const double y = x / 6 + 0.5;
+      return x * (y < 0 ? 0 : (y > 1 ? 1 : y));
+    }
+    case Activation::kSilu:
+      return x / (1 + std::exp(-x));
+    case Activation::kGelu:
+      return 0.5 * x * (1 + std::erf(x * M_SQRT1_2));
+    case Activation::kGeluTanh:
+      return 0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    case Activation::kMish:
+      return x * std::tanh(x > 20 ? x : std::log1p(std::exp(x)));
+    case Activation::kTanh:
+      return std::tanh(x);
+  }
+  return x;
+}
+
+}  // namespace tarmac
