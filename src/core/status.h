@@ -19,6 +19,7 @@ enum class StatusCode {
   kResourceExhausted,  // allocation the machine cannot hold
   kInternal,           // a bug in tarmac
   kIo,                 // file system failure
+  kUnavailable,        // a device or library the request needs is not present
 };
 
 class [[nodiscard]] Status {
@@ -65,6 +66,11 @@ Status io_error(fmt::format_string<Args...> f, Args&&... args) {
 template <typename... Args>
 Status resource_exhausted(fmt::format_string<Args...> f, Args&&... args) {
   return Status(StatusCode::kResourceExhausted, fmt::format(f, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+Status unavailable(fmt::format_string<Args...> f, Args&&... args) {
+  return Status(StatusCode::kUnavailable, fmt::format(f, std::forward<Args>(args)...));
 }
 
 template <typename T>

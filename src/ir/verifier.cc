@@ -7,6 +7,10 @@ namespace tarmac {
 Status verify_graph(Graph& graph) {
   graph.relink();
   for (const auto& node : graph.nodes) {
+    // Every op in the vocabulary requires its first output (only trailing ones are optional).
+    if (node->outputs.empty() || node->outputs[0] == nullptr) {
+      return node_error(*node, "has no first output (every supported op requires it)");
+    }
     for (size_t i = 0; i < node->inputs.size(); ++i) {
       const Value* v = node->inputs[i];
       if (!v) continue;

@@ -42,7 +42,9 @@ class TransposeReshapePass final : public Pass {
 
   Status run(PassContext& ctx) override {
     for (Node* n : ctx.live_nodes()) {
-      if (ctx.is_removed(n)) continue;
+      if (ctx.is_removed(n) || n->inputs.empty() || !n->inputs[0] || n->outputs.empty() ||
+          !n->outputs[0])
+        continue;
       if (n->op_type == "Transpose") {
         transpose(ctx, n);
       } else if (is_reshape_like(*n)) {

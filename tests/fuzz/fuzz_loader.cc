@@ -1,6 +1,8 @@
 // libFuzzer target: arbitrary bytes as an ONNX model through the importer, the verifier and
-// shape inference with constant folding on the CPU reference kernels. Bad models must come back
-// as a Status; any crash, hang, sanitizer report or abort is a bug. Run it with scripts/fuzz.sh.
+// shape inference with constant folding on the CPU reference kernels; models that pass go
+// through the graph passes (sanitize mode and builder mode), the exporter and a re-import.
+// Bad models must come back as a Status; any crash, hang, sanitizer report or abort is a bug.
+// Run it with scripts/fuzz.sh.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,7 +12,9 @@
 #include "core/tensor.h"
 #include "ir/inference.h"
 #include "ir/verifier.h"
+#include "onnx/exporter.h"
 #include "onnx/importer.h"
+#include "passes/pass_manager.h"
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   // Keep every allocation far below libFuzzer's default -malloc_limit_mb (2 GiB): a model
@@ -30,6 +34,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tarmac::Model& model = imported->model;
   tarmac::InferOptions infer;
   infer.evaluator = tarmac::evaluate_node_on_cpu;
-  (void)tarmac::verify_and_infer(model.graph, model.onnx_opset(), infer);
+  if (!tarmac::verify_and_infer(model.graph, model.onnx_opset(), infer).is_ok()) return 0;
+  auto exported = tarmac::export_onnx_bytes(model);
+  if (exported.is_ok()) {
+    auto again = tarmac::import_onnx_bytes(*exported, "");
+    (void)again;
+  }
+  for (bool internal : {false, true}) {
+    auto copy = tarmac::import_onnx_bytes(bytes, "");
+    if (!copy.is_ok()) return 0;
+    tarmac::PassOptions passes;
+    passes.evaluator = tarmac::evaluate_node_on_cpu;
+    passes.allow_internal_ops = internal;
+    if (!tarmac::default_pipeline().run(copy->model, passes, nullptr).is_ok()) continue;
+    if (!internal) (void)tarmac::export_onnx_bytes(copy->model);
+  }
   return 0;
 }

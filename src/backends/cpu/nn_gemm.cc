@@ -1,7 +1,9 @@
 // CPU kernels for Gemm and MatMul, and the Eigen GEMM every nn kernel goes through.
 // GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512
 // intrinsics when Eigen's GEMM kernels are built with -march=x86-64-v4 or newer.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <Eigen/Core>
 
 #include <cmath>

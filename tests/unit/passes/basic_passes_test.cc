@@ -1,6 +1,7 @@
 // Constant folding, no-op elimination, Transpose/Reshape chains, CSE and dead code elimination.
 #include <gtest/gtest.h>
 
+#include "ir/verifier.h"
 #include "passes/pass_test_util.h"
 
 namespace tarmac::testing {
@@ -352,6 +353,27 @@ TEST(PassManager, ReportsAndRepeats) {
   std::vector<PassReport> again;
   ASSERT_TRUE(default_pipeline().run(m, o, &again).is_ok());
   for (const auto& r : again) EXPECT_EQ(r.rewrites, 0) << r.pass;
+}
+
+}  // namespace
+}  // namespace tarmac::testing
+
+namespace tarmac::testing {
+namespace {
+
+// Found by the fuzzer: a node without outputs reached the passes.
+TEST(Verifier, NodeWithoutFirstOutputIsRefused) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", {2});
+  Node* n =
+      b.node("Unsqueeze", "unsq", {x, b.initializer("ax", Tensor::from_vector<int64_t>({0}, {1}))});
+  n->outputs.clear();
+  b.output(x);
+  Model m = b.take();
+  Status s = verify_graph(m.graph);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("Unsqueeze 'unsq': has no first output"), std::string::npos)
+      << s.message();
 }
 
 }  // namespace
