@@ -76,9 +76,10 @@ Status unavailable(fmt::format_string<Args...> f, Args&&... args) {
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(Status status) : status_(std::move(status)) {  // NOLINT(implicit)
-    if (status_.is_ok()) status_ = internal_error("StatusOr constructed from an OK status");
-  }
+  StatusOr(Status status)  // NOLINT(implicit)
+      : status_(status.is_ok()
+                    ? Status(StatusCode::kInternal, "StatusOr constructed from an OK status")
+                    : std::move(status)) {}
   StatusOr(T value) : value_(std::move(value)) {}  // NOLINT(implicit)
 
   bool is_ok() const { return status_.is_ok(); }

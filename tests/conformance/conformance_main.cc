@@ -16,6 +16,7 @@
 #include "ir/op_registry.h"
 #include "onnx/importer.h"
 #include "onnx/onnx.pb.h"
+#include "runtime/device_executor.h"
 #include "runtime/executor.h"
 
 namespace fs = std::filesystem;
@@ -28,6 +29,7 @@ struct Options {
   std::string skip_list;
   std::string filter;
   bool verbose = false;
+  std::string device = "cpu";
 };
 
 struct Tolerance {
@@ -230,6 +232,65 @@ std::string run_test(const fs::path& dir, const Tolerance& tol, OptimizerStats* 
   return "";
 }
 
+/// Loads test_data_set_* inputs bound to graph input names (by name, else by position).
+std::string load_inputs(const fs::path& set_dir, const std::vector<std::string>& input_names,
+                        std::vector<std::pair<std::string, Tensor>>* inputs) {
+  const auto in_files = sorted_files(set_dir, "input_");
+  for (size_t i = 0; i < in_files.size(); ++i) {
+    auto t = load_named_tensor_proto_file(in_files[i]);
+    if (!t.is_ok()) return "input: " + t.status().message();
+    std::string name = t->first;
+    if (std::find(input_names.begin(), input_names.end(), name) == input_names.end()) {
+      if (i >= input_names.size())
+        return fmt::format("input file {} has no matching graph input", in_files[i]);
+      name = input_names[i];
+    }
+    inputs->emplace_back(name, std::move(t->second));
+  }
+  return "";
+}
+
+/// The same test on the CUDA executor (optimized graph, TF32 off). Returns "" on success and
+/// sets *unsupported (not a failure) when a node has no CUDA kernel yet.
+std::string run_test_cuda(const fs::path& dir, const Tolerance& tol, std::string* unsupported) {
+  int sets = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_directory() || e.path().filename().string().rfind("test_data_set_", 0) != 0) continue;
+    ++sets;
+    auto imported = import_onnx_file((dir / "model.onnx").string());
+    if (!imported.is_ok()) return "import: " + imported.status().message();
+    std::vector<std::string> input_names;
+    for (const Value* v : imported->model.graph.inputs) input_names.push_back(v->name);
+    std::vector<std::pair<std::string, Tensor>> inputs;
+    if (std::string why = load_inputs(e.path(), input_names, &inputs); !why.empty()) return why;
+    DeviceExecutorOptions o;
+    o.config.allow_tf32 = false;
+    for (const auto& [name, t] : inputs) o.input_shapes[name] = t.dims();
+    auto ex = DeviceExecutor::create(std::move(imported->model), o);
+    if (!ex.is_ok()) {
+      if (ex.status().code() == StatusCode::kUnsupported) {
+        *unsupported = ex.status().message();
+        return "";
+      }
+      return "prepare (cuda): " + ex.status().message();
+    }
+    std::vector<Tensor> outputs;
+    Status st = (*ex)->run(inputs, &outputs);
+    if (!st.is_ok()) return "run (cuda): " + st.message();
+    const auto out_files = sorted_files(e.path(), "output_");
+    if (out_files.size() != outputs.size())
+      return fmt::format("{} outputs but {} expected", outputs.size(), out_files.size());
+    for (size_t i = 0; i < out_files.size(); ++i) {
+      auto want = load_tensor_proto_file(out_files[i]);
+      if (!want.is_ok()) return "expected output: " + want.status().message();
+      const std::string why = compare(outputs[i], *want, tol);
+      if (!why.empty()) return fmt::format("output {} (cuda): {}", i, why);
+    }
+  }
+  if (sets == 0) return "no test_data_set_* folders";
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -245,6 +306,8 @@ int main(int argc, char** argv) {
       opt.filter = val("--filter=");
     else if (a == "--verbose" || a == "-v")
       opt.verbose = true;
+    else if (a.rfind("--device=", 0) == 0)
+      opt.device = val("--device=");
     else {
       std::fprintf(stderr, "error: unknown argument '%s'\n", a.c_str());
       return 2;
@@ -261,6 +324,20 @@ int main(int argc, char** argv) {
                  opt.data_dir.c_str());
     return 2;
   }
+  if (opt.device != "cpu" && opt.device != "cuda") {
+    std::fprintf(stderr, "error: --device must be cpu or cuda\n");
+    return 2;
+  }
+  if (opt.device == "cuda") {
+    DeviceExecutorOptions probe;
+    auto ex = DeviceExecutor::create(Model{}, probe);
+    if (!ex.is_ok() && ex.status().code() == StatusCode::kUnavailable) {
+      std::printf("skipped: %s\n", ex.status().message().c_str());
+      return 77;
+    }
+  }
+  int not_on_gpu = 0;
+  std::map<std::string, int> missing_ops;
   std::regex filter(opt.filter.empty() ? ".*" : opt.filter);
   int passed = 0, failed = 0, skipped = 0, out_of_set = 0;
   std::vector<std::string> failures;
@@ -291,7 +368,19 @@ int main(int argc, char** argv) {
       }
       Tolerance tol;
       if (auto it = skips.tolerances.find(name); it != skips.tolerances.end()) tol = it->second;
-      const std::string why = run_test(t, tol, &opt_stats);
+      std::string unsupported;
+      const std::string why =
+          opt.device == "cuda" ? run_test_cuda(t, tol, &unsupported) : run_test(t, tol, &opt_stats);
+      if (why.empty() && !unsupported.empty()) {
+        ++not_on_gpu;
+        // "... cannot run on the GPU ...:\n  Op 'name': reason" -> count the first op.
+        const size_t nl = unsupported.find("\n  ");
+        const std::string first =
+            nl == std::string::npos ? unsupported : unsupported.substr(nl + 3);
+        missing_ops[first.substr(0, first.find(' '))]++;
+        if (opt.verbose) std::printf("NOGPU %s/%s: %s\n", suite, name.c_str(), first.c_str());
+        continue;
+      }
       if (why.empty()) {
         ++passed;
         if (opt.verbose) std::printf("PASS  %s/%s\n", suite, name.c_str());
@@ -303,6 +392,13 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("%d tests outside the supported op set were not run\n", out_of_set);
+  if (opt.device == "cuda") {
+    std::printf("%d tests have a node without a CUDA kernel yet (first such op: count):",
+                not_on_gpu);
+    for (const auto& [op, n] : missing_ops) std::printf(" %s:%d", op.c_str(), n);
+    std::printf("\ncuda: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    return failed == 0 ? 0 : 1;
+  }
   std::printf("optimized vs unoptimized: %d outputs compared, max relative L2 %.3g%s%s\n",
               opt_stats.compared, opt_stats.max_rel_l2, opt_stats.worst.empty() ? "" : " in ",
               opt_stats.worst.c_str());

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "core/parallel.h"
 #include "onnx/importer.h"
+#include "runtime/device_executor.h"
 #include "runtime/executor.h"
 
 namespace tarmac::cli {
@@ -29,6 +30,10 @@ struct RunOptions {
   int warmup = 1;
   int threads = 0;
   bool profile = false;
+  bool no_tf32 = false;
+  bool cuda_graph = false;
+  bool cpu_fallback = false;
+  bool verbose = false;
 };
 
 void print_tensor_summary(const std::string& name, const Tensor& t) {
@@ -51,11 +56,41 @@ void print_tensor_summary(const std::string& name, const Tensor& t) {
   std::printf(n > 8 ? " ...\n" : "\n");
 }
 
-int run_command(const RunOptions& o) {
-  if (o.device != "cpu") {
-    return fail("--device=" + o.device +
-                " is not available: this build runs on the CPU only (--device=cpu)");
+/// The two executors behind one call shape.
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  virtual Status run(const std::vector<std::pair<std::string, Tensor>>& in,
+                     std::vector<Tensor>* out) = 0;
+};
+
+class CpuRunner final : public Runner {
+ public:
+  explicit CpuRunner(std::unique_ptr<Executor> ex) : ex_(std::move(ex)) {}
+  Status run(const std::vector<std::pair<std::string, Tensor>>& in,
+             std::vector<Tensor>* out) override {
+    return ex_->run(in, out);
   }
+  Executor& executor() { return *ex_; }
+
+ private:
+  std::unique_ptr<Executor> ex_;
+};
+
+class DeviceRunner final : public Runner {
+ public:
+  explicit DeviceRunner(std::unique_ptr<DeviceExecutor> ex) : ex_(std::move(ex)) {}
+  Status run(const std::vector<std::pair<std::string, Tensor>>& in,
+             std::vector<Tensor>* out) override {
+    return ex_->run(in, out);
+  }
+  DeviceExecutor& executor() { return *ex_; }
+
+ private:
+  std::unique_ptr<DeviceExecutor> ex_;
+};
+
+int run_command(const RunOptions& o) {
   if (o.iterations < 1) return fail("--iterations must be at least 1");
   if (o.warmup < 0) return fail("--warmUp must not be negative");
   auto shapes = parse_shapes(o.shapes);
@@ -65,33 +100,23 @@ int run_command(const RunOptions& o) {
 
   auto imported = import_onnx_file(o.onnx);
   if (!imported.is_ok()) return fail(imported.status().message());
-  // Loaded inputs without --shapes take the model's static shape.
-  ExecutorOptions eo;
-  eo.num_threads = o.threads;
-  eo.input_shapes = *shapes;
-  eo.profile = o.profile;
-  const Graph& g0 = imported->model.graph;
+  Model& model = imported->model;
+  const Graph& g = model.graph;
   for (const auto& [name, path] : *files) {
-    const Value* v = g0.find_value(name);
+    const Value* v = g.find_value(name);
     if (!v || !v->is_graph_input)
       return fail("--loadInputs names '" + name + "', which is not an input of the model");
   }
   for (const auto& [name, dims] : *shapes) {
-    const Value* v = g0.find_value(name);
+    const Value* v = g.find_value(name);
     if (!v || !v->is_graph_input)
       return fail("--shapes names '" + name + "', which is not an input of the model");
   }
-  auto ex = Executor::create(std::move(imported->model), eo);
-  if (!ex.is_ok()) return fail(ex.status().message());
-  const Graph& g = (*ex)->model().graph;
+  if (Status s = override_input_shapes(model.graph, *shapes); !s.is_ok()) return fail(s.message());
 
   const uint64_t seed = o.seed_given ? o.seed : std::random_device{}();
-  std::printf("Model: %s (ai.onnx opset %lld, %zu nodes, %zu run at inference)\n", o.onnx.c_str(),
-              static_cast<long long>((*ex)->model().onnx_opset()), g.nodes.size(),
-              (*ex)->num_runtime_nodes());
-  std::printf("Device: cpu, %d threads\n", num_threads());
-  std::printf("Random inputs seed: %llu\n", static_cast<unsigned long long>(seed));
   std::vector<std::pair<std::string, Tensor>> inputs;
+  std::vector<std::string> input_lines;
   uint64_t k = 0;
   for (const Value* v : g.inputs) {
     if (!v->type.has_shape || !shape_is_static(v->type.shape)) {
@@ -99,52 +124,104 @@ int run_command(const RunOptions& o) {
                   "; pass --shapes=" + v->name + ":<dims like 1x3x416x416>");
     }
     const Dims dims = static_dims(v->type.shape);
+    const std::string desc =
+        std::string(dtype_name(v->type.dtype)) + "[" + dims_to_string(dims) + "]";
+    auto probe = Tensor::create(v->type.dtype, dims);  // refuses absurd sizes
+    if (!probe.is_ok()) return fail("input '" + v->name + "': " + probe.status().message());
     if (auto it = files->find(v->name); it != files->end()) {
       auto t = load_raw_tensor(it->second, v->type.dtype, dims);
       if (!t.is_ok()) return fail(t.status().message());
       inputs.emplace_back(v->name, std::move(t).value());
-      std::printf("Input %s: %s[%s] from %s\n", v->name.c_str(),
-                  std::string(dtype_name(v->type.dtype)).c_str(), dims_to_string(dims).c_str(),
-                  it->second.c_str());
+      input_lines.push_back("Input " + v->name + ": " + desc + " from " + it->second);
     } else {
-      auto probe = Tensor::create(v->type.dtype, dims);  // refuses absurd sizes
-      if (!probe.is_ok()) return fail("input '" + v->name + "': " + probe.status().message());
       inputs.emplace_back(v->name, random_tensor(v->type.dtype, dims, seed + k++));
-      std::printf("Input %s: %s[%s] random\n", v->name.c_str(),
-                  std::string(dtype_name(v->type.dtype)).c_str(), dims_to_string(dims).c_str());
+      input_lines.push_back("Input " + v->name + ": " + desc + " random");
     }
   }
+  std::vector<std::string> names;
+  for (const Value* v : g.outputs) names.push_back(v->name);
+  const std::string onnx_desc =
+      fmt::format("{} (ai.onnx opset {}, {} nodes", o.onnx, model.onnx_opset(), g.nodes.size());
+
+  std::unique_ptr<Runner> runner;
+  CpuRunner* cpu = nullptr;
+  DeviceRunner* gpu = nullptr;
+  if (o.device == "cpu") {
+    ExecutorOptions eo;
+    eo.num_threads = o.threads;
+    eo.profile = o.profile;
+    if (o.verbose) eo.log = [](const std::string& l) { std::printf("  %s\n", l.c_str()); };
+    auto ex = Executor::create(std::move(model), eo);
+    if (!ex.is_ok()) return fail(ex.status().message());
+    std::printf("Model: %s, %zu run at inference)\n", onnx_desc.c_str(),
+                (*ex)->num_runtime_nodes());
+    std::printf("Device: cpu, %d threads\n", num_threads());
+    runner = std::make_unique<CpuRunner>(std::move(ex).value());
+    cpu = static_cast<CpuRunner*>(runner.get());
+  } else {
+    DeviceExecutorOptions eo;
+    eo.config.allow_tf32 = !o.no_tf32;
+    eo.use_cuda_graph = o.cuda_graph;
+    eo.allow_cpu_fallback = o.cpu_fallback;
+    if (o.verbose) eo.log = [](const std::string& l) { std::printf("  %s\n", l.c_str()); };
+    auto ex = DeviceExecutor::create(std::move(model), eo);
+    if (!ex.is_ok()) return fail(ex.status().message());
+    const DeviceMemoryReport& m = (*ex)->memory();
+    size_t on_cpu = 0;
+    for (const DeviceLayer& l : (*ex)->layers()) on_cpu += l.device == "cpu" ? 1 : 0;
+    std::printf("Model: %s, %zu layers)\n", onnx_desc.c_str(), (*ex)->layers().size());
+    std::printf("Device: cuda, %s; TF32 %s; CUDA graph %s%s\n", (*ex)->device_name().c_str(),
+                o.no_tf32 ? "off" : "on", o.cuda_graph ? "on" : "off",
+                on_cpu ? fmt::format("; {} layers on the CPU (fallback)", on_cpu).c_str() : "");
+    std::printf(
+        "Memory: activations %zu bytes (lower bound %zu, ratio %.3f), weights %zu bytes, "
+        "workspace %zu bytes\n",
+        m.arena_bytes, m.lower_bound_bytes,
+        m.lower_bound_bytes ? static_cast<double>(m.arena_bytes) / m.lower_bound_bytes : 1.0,
+        m.weight_bytes, m.workspace_bytes);
+    runner = std::make_unique<DeviceRunner>(std::move(ex).value());
+    gpu = static_cast<DeviceRunner*>(runner.get());
+  }
+  std::printf("Random inputs seed: %llu\n", static_cast<unsigned long long>(seed));
+  for (const std::string& l : input_lines) std::printf("%s\n", l.c_str());
 
   std::vector<Tensor> outputs;
   for (int i = 0; i < o.warmup; ++i) {
-    Status s = (*ex)->run(inputs, &outputs);
+    Status s = runner->run(inputs, &outputs);
     if (!s.is_ok()) return fail(s.message());
   }
   std::vector<double> ms;
   for (int i = 0; i < o.iterations; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    Status s = (*ex)->run(inputs, &outputs);
+    Status s = runner->run(inputs, &outputs);
     if (!s.is_ok()) return fail(s.message());
     ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::vector<std::string> names;
   std::printf("Outputs:\n");
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    names.push_back(g.outputs[i]->name);
-    print_tensor_summary(names.back(), outputs[i]);
+  for (size_t i = 0; i < outputs.size(); ++i) print_tensor_summary(names[i], outputs[i]);
+  auto summary = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    double mean = 0;
+    for (double x : v) mean += x;
+    mean /= static_cast<double>(v.size());
+    return fmt::format("min = {:.3f} ms, max = {:.3f} ms, mean = {:.3f} ms, median = {:.3f} ms",
+                       v.front(), v.back(), mean, v[v.size() / 2]);
+  };
+  std::printf("Latency: %s (%d iterations%s)\n", summary(ms).c_str(), o.iterations,
+              gpu ? ", host to host with transfers" : "");
+  if (gpu) {
+    std::vector<double> compute;
+    for (int i = 0; i < o.iterations; ++i) {
+      auto t = gpu->executor().time_compute();
+      if (!t.is_ok()) return fail(t.status().message());
+      compute.push_back(*t);
+    }
+    std::printf("GPU compute: %s (%d iterations)\n", summary(compute).c_str(), o.iterations);
   }
-  std::vector<double> sorted = ms;
-  std::sort(sorted.begin(), sorted.end());
-  double mean = 0;
-  for (double v : ms) mean += v;
-  mean /= static_cast<double>(ms.size());
-  std::printf(
-      "Latency: min = %.3f ms, max = %.3f ms, mean = %.3f ms, median = %.3f ms (%d iterations)\n",
-      sorted.front(), sorted.back(), mean, sorted[sorted.size() / 2], o.iterations);
-  if (o.profile) {
+  if (o.profile && cpu) {
     std::printf("Per-node time (ms, mean over runs):\n");
-    for (const auto& t : (*ex)->timings()) {
+    for (const auto& t : cpu->executor().timings()) {
       if (t.calls)
         std::printf("  %-40s %-20s %.4f\n", t.name.c_str(), t.op_type.c_str(),
                     t.total_ms / t.calls);
@@ -174,7 +251,12 @@ void add_run_command(CLI::App& app, Action* action) {
   sub->add_option("--iterations", o->iterations, "Timed runs");
   sub->add_option("--warmUp", o->warmup, "Untimed runs before timing");
   sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");
-  sub->add_flag("--profile", o->profile, "Print per-node times");
+  sub->add_flag("--profile", o->profile, "Print per-node times (cpu)");
+  sub->add_flag("--noTF32", o->no_tf32, "cuda: no TF32 tensor-core math for float32");
+  sub->add_flag("--useCudaGraph", o->cuda_graph, "cuda: replay the inference as a CUDA graph");
+  sub->add_flag("--allowCpuFallback", o->cpu_fallback,
+                "cuda: run nodes without a CUDA kernel on the CPU instead of failing");
+  sub->add_flag("-v,--verbose", o->verbose, "Log the graph passes' rewrites");
   sub->callback([o, action] { *action = [o] { return run_command(*o); }; });
 }
 
