@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,11 @@ struct DeviceExecutorOptions {
   /// Run the graph passes first (the builder's view, with internal fused nodes).
   bool optimize = true;
   KernelConfig config;
+  /// kFloat32, or kFloat16 / kBFloat16 to compute in half precision (builder/precision.h);
+  /// inputs and outputs keep their float32 interface.
+  DType precision = DType::kFloat32;
+  /// Layers kept in float32 when precision is half.
+  std::set<std::string> keep_fp32;
   /// Run nodes without a CUDA kernel on the CPU reference (copies both ways, no CUDA graph).
   /// Off by default: such nodes are an error listing them.
   bool allow_cpu_fallback = false;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "builder/precision.h"
 #include "core/parallel.h"
 #include "ir/inference.h"
 #include "ir/verifier.h"
@@ -49,6 +50,11 @@ Status Executor::prepare(const ExecutorOptions& options) {
     InferOptions io;
     io.evaluator = evaluate_node_on_cpu;
     TARMAC_RETURN_IF_ERROR(verify_and_infer(g, model_.onnx_opset(), io));
+  }
+  if (options.precision != DType::kFloat32) {
+    PrecisionOptions p;
+    p.dtype = options.precision;
+    TARMAC_RETURN_IF_ERROR(assign_precision(model_, p));
   }
 
   backend_ = make_cpu_backend();

@@ -26,6 +26,8 @@ struct ExecutorOptions {
   bool profile = false;
   /// Run the graph passes (src/passes) before binding kernels.
   bool optimize = true;
+  /// kFloat32, or kFloat16 / kBFloat16 to compute in half precision (builder/precision.h).
+  DType precision = DType::kFloat32;
   /// Receives the passes' rewrite log when set (`--verbose`).
   std::function<void(const std::string&)> log;
 };

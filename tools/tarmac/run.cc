@@ -31,6 +31,8 @@ struct RunOptions {
   int threads = 0;
   bool profile = false;
   bool no_tf32 = false;
+  bool fp16 = false;
+  bool bf16 = false;
   bool cuda_graph = false;
   bool cpu_fallback = false;
   bool verbose = false;
@@ -149,6 +151,9 @@ int run_command(const RunOptions& o) {
   if (o.device == "cpu") {
     ExecutorOptions eo;
     eo.num_threads = o.threads;
+    if (o.fp16 && o.bf16) return fail("--fp16 and --bf16 exclude each other");
+    if (o.fp16) eo.precision = DType::kFloat16;
+    if (o.bf16) eo.precision = DType::kBFloat16;
     eo.profile = o.profile;
     if (o.verbose) eo.log = [](const std::string& l) { std::printf("  %s\n", l.c_str()); };
     auto ex = Executor::create(std::move(model), eo);
@@ -161,6 +166,9 @@ int run_command(const RunOptions& o) {
   } else {
     DeviceExecutorOptions eo;
     eo.config.allow_tf32 = !o.no_tf32;
+    if (o.fp16 && o.bf16) return fail("--fp16 and --bf16 exclude each other");
+    if (o.fp16) eo.precision = DType::kFloat16;
+    if (o.bf16) eo.precision = DType::kBFloat16;
     eo.use_cuda_graph = o.cuda_graph;
     eo.allow_cpu_fallback = o.cpu_fallback;
     if (o.verbose) eo.log = [](const std::string& l) { std::printf("  %s\n", l.c_str()); };
@@ -170,7 +178,8 @@ int run_command(const RunOptions& o) {
     size_t on_cpu = 0;
     for (const DeviceLayer& l : (*ex)->layers()) on_cpu += l.device == "cpu" ? 1 : 0;
     std::printf("Model: %s, %zu layers)\n", onnx_desc.c_str(), (*ex)->layers().size());
-    std::printf("Device: cuda, %s; TF32 %s; CUDA graph %s%s\n", (*ex)->device_name().c_str(),
+    std::printf("Device: cuda, %s; precision %s; TF32 %s; CUDA graph %s%s\n",
+                (*ex)->device_name().c_str(), o.fp16 ? "fp16" : (o.bf16 ? "bf16" : "fp32"),
                 o.no_tf32 ? "off" : "on", o.cuda_graph ? "on" : "off",
                 on_cpu ? fmt::format("; {} layers on the CPU (fallback)", on_cpu).c_str() : "");
     std::printf(
@@ -253,6 +262,8 @@ void add_run_command(CLI::App& app, Action* action) {
   sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");
   sub->add_flag("--profile", o->profile, "Print per-node times (cpu)");
   sub->add_flag("--noTF32", o->no_tf32, "cuda: no TF32 tensor-core math for float32");
+  sub->add_flag("--fp16", o->fp16, "compute in float16 (float32 inputs and outputs)");
+  sub->add_flag("--bf16", o->bf16, "compute in bfloat16 (float32 inputs and outputs)");
   sub->add_flag("--useCudaGraph", o->cuda_graph, "cuda: replay the inference as a CUDA graph");
   sub->add_flag("--allowCpuFallback", o->cpu_fallback,
                 "cuda: run nodes without a CUDA kernel on the CPU instead of failing");

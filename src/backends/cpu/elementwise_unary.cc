@@ -207,6 +207,8 @@ Status cpu_HardSigmoid(KernelContext& ctx) {
   const float beta = ctx.node.attr_float("beta", 0.5f);
   return unary<Allowed::kFloat>(ctx, kGrainCheap, [alpha, beta](auto x) {
     using C = decltype(x);
+    // NaN stays NaN (numpy's max/min), whatever the compiler's vector min/max do with it.
+    if (x != x) return x;
     return std::max(C(0), std::min(C(1), C(alpha) * x + C(beta)));
   });
 }

@@ -8,6 +8,7 @@
 #include "backends/backend.h"
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_common.h"
+#include "builder/precision.h"
 #include "ir/inference.h"
 #include "ir/verifier.h"
 #include "passes/pass_manager.h"
@@ -117,6 +118,12 @@ Status CudaDeviceExecutor::prepare(Model model, const DeviceExecutorOptions& o) 
     InferOptions io;
     io.evaluator = evaluate_node_on_cpu;
     TARMAC_RETURN_IF_ERROR(verify_and_infer(g, model_.onnx_opset(), io));
+  }
+  if (o.precision != DType::kFloat32) {
+    PrecisionOptions p;
+    p.dtype = o.precision;
+    p.keep_fp32 = o.keep_fp32;
+    TARMAC_RETURN_IF_ERROR(assign_precision(model_, p));
   }
 
   // Slots for every value read or written at run time.

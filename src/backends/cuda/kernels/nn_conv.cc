@@ -1,0 +1,418 @@
+// Conv and ConvTranspose through cuDNN's legacy convolution API (NCHW / NCDHW; 1-D runs as 2-D
+// with H = 1). cuDNN pads symmetrically only: asymmetric Conv pads (SAME_* with even windows,
+// explicit pads) zero-pad the input into the workspace first, and a ConvTranspose whose
+// padding cuDNN cannot express computes the unpadded result into the workspace and crops it.
+// Bias and fused activations run in one epilogue pass, or inside
+// cudnnConvolutionBiasActivationForward for float32 Conv + bias + Relu.
+#include <climits>
+
+#include "backends/cuda/cuda_common.h"
+#include "backends/cuda/cudnn/descriptors.h"
+#include "backends/cuda/kernels/nn_util.h"
+#include "ir/infer/nn_util.h"
+
+namespace tarmac::cuda::nn {
+
+namespace {
+
+/// cuDNN algorithms may ask for at most this much workspace.
+constexpr size_t kMaxConvWorkspace = size_t{256} << 20;
+
+/// The node's geometry, spatial axes as in the model (1 to 3 of them).
+struct ConvSetup {
+  DType dtype = DType::kUndefined;
+  bool transpose = false;
+  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
+  Dims x, w, y;  // full dims of X, W and Y
+  Dims in, out, kernel, strides, dilations, pad_begin, pad_end;
+  bool has_bias = false;
+  ActParams act;
+  bool allow_tf32 = true;
+};
+
+StatusOr<ConvSetup> conv_setup(const KernelArgs& a, bool transpose) {
+  const Node& node = a.node;
+  ConvSetup s;
+  s.transpose = transpose;
+  if (!a.has_input(0) || !a.has_input(1)) return node_error(node, "expects inputs X and W");
+  s.dtype = a.in(0).dtype;
+  if (!is_nn_float(s.dtype))
+    return unsupported("{}: dtype {} is not supported", node.describe(), dtype_name(s.dtype));
+  for (size_t i = 1; i < 3; ++i) {
+    if (a.has_input(i) && a.in(i).dtype != s.dtype)
+      return node_error(node, "input {} has dtype {} but X has {}", i, dtype_name(a.in(i).dtype),
+                        dtype_name(s.dtype));
+  }
+  if (a.node.num_inputs() > 3)
+    return unsupported("{}: unexpected input 3 (residual fusion is not supported)",
+                       node.describe());
+  s.x = static_dims(a.in(0).shape);
+  s.w = static_dims(a.in(1).shape);
+  s.y = static_dims(a.out(0).shape);
+  if (s.x.size() < 3 || s.x.size() > 5)
+    return unsupported("{}: input X has rank {}; 1-D to 3-D convolutions are supported",
+                       node.describe(), s.x.size());
+  if (s.w.size() != s.x.size())
+    return node_error(node, "weight has {} dims, expected {}", s.w.size(), s.x.size());
+  const size_t nsp = s.x.size() - 2;
+  s.group = node.attr_int("group", 1);
+  if (s.group < 1) return node_error(node, "group is {}, expected >= 1", s.group);
+  s.batch = s.x[0];
+  s.in_channels = s.x[1];
+  s.kernel.assign(s.w.begin() + 2, s.w.end());
+  if (node.has_attr("kernel_shape") && node.attr_ints("kernel_shape") != s.kernel)
+    return node_error(node, "kernel_shape {} does not match the weight {}",
+                      dims_to_string(node.attr_ints("kernel_shape")), dims_to_string(s.w));
+  if (!transpose) {
+    if (s.in_channels != s.w[1] * s.group || s.w[0] % s.group != 0)
+      return node_error(node, "input has {} channels but the weight {} expects {} x group {}",
+                        s.in_channels, dims_to_string(s.w), s.w[1], s.group);
+    s.out_channels = s.w[0];
+  } else {
+    if (s.in_channels != s.w[0] || s.in_channels % s.group != 0)
+      return node_error(node, "input has {} channels but the weight {} expects {} (group {})",
+                        s.in_channels, dims_to_string(s.w), s.w[0], s.group);
+    s.out_channels = s.w[1] * s.group;
+  }
+  s.has_bias = a.has_input(2);
+  if (s.has_bias) {
+    const Dims b = static_dims(a.in(2).shape);
+    if (b.size() != 1 || b[0] != s.out_channels)
+      return node_error(node, "bias has shape {}, expected [{}]", dims_to_string(b),
+                        s.out_channels);
+  }
+  TARMAC_ASSIGN_OR_RETURN(tarmac::nn::WindowAttrs w,
+                          tarmac::nn::read_window_attrs(node, s.kernel, {true, false, transpose}));
+  for (size_t i = 0; i < nsp; ++i) {
+    const int64_t in = s.x[i + 2];
+    int64_t pb = 0, pe = 0;
+    StatusOr<int64_t> out = transpose
+                                ? tarmac::nn::conv_transpose_output_size(node, w, i, in, &pb, &pe)
+                                : tarmac::nn::window_output_size(node, w, i, in, &pb, &pe);
+    if (!out.is_ok()) return out.status();
+    s.in.push_back(in);
+    s.out.push_back(*out);
+    s.pad_begin.push_back(pb);
+    s.pad_end.push_back(pe);
+  }
+  s.strides = w.strides;
+  s.dilations = w.dilations;
+  Dims expect{s.batch, s.out_channels};
+  expect.insert(expect.end(), s.out.begin(), s.out.end());
+  if (expect != s.y)
+    return internal_error("{}: output has shape {} but the geometry gives {}", node.describe(),
+                          dims_to_string(s.y), dims_to_string(expect));
+  for (const Dims* d : {&s.x, &s.w, &s.y})
+    for (int64_t v : *d)
+      if (v > INT_MAX)
+        return unsupported("{}: extent {} exceeds cuDNN's int range", node.describe(), v);
+  if (num_elements(s.y) > 0 && num_elements(s.x) == 0)
+    return unsupported("{}: empty input with a non-empty output", node.describe());
+  TARMAC_ASSIGN_OR_RETURN(s.act, fused_activation(node));
+  s.allow_tf32 = a.config.allow_tf32;
+  return s;
+}
+
+/// cuDNN dims: 1-D problems gain a leading unit spatial axis.
+std::vector<int> cudnn_dims(const Dims& d) {
+  std::vector<int> r(d.begin(), d.end());
+  if (r.size() == 3) r.insert(r.begin() + 2, 1);
+  return r;
+}
+
+std::vector<int> cudnn_spatial(const Dims& d, int unit) {
+  std::vector<int> r(d.begin(), d.end());
+  if (r.size() == 1) r.insert(r.begin(), unit);
+  return r;
+}
+
+/// WindowCopy extents for spatial dims (left-padded to three axes).
+void set_extents(const Dims& sp, int64_t* ext) {
+  const size_t off = 3 - sp.size();
+  for (size_t i = 0; i < sp.size(); ++i) ext[off + i] = sp[i];
+}
+
+cudnnMathType_t requested_math(DType t, bool allow_tf32) {
+  if (t == DType::kFloat16 || t == DType::kBFloat16) return CUDNN_TENSOR_OP_MATH;
+  if (t == DType::kFloat32) return allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+  return CUDNN_DEFAULT_MATH;
+}
+
+/// Whether a heuristic result may run: within the workspace cap, no down-conversion of
+/// float32 data, and (float32 without TF32, i.e. exact math) no FFT-based algorithm.
+template <typename Perf>
+bool acceptable(const Perf& p, DType t, bool allow_tf32, bool fft) {
+  if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxConvWorkspace) return false;
+  if (t == DType::kFloat32 && p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return false;
+  if (t == DType::kFloat32 && !allow_tf32 && (p.mathType == CUDNN_TENSOR_OP_MATH || fft))
+    return false;
+  return true;
+}
+
+/// The math type to run a chosen algorithm with: what the heuristic reported, except that
+/// float32 without TF32 stays on FMA math.
+cudnnMathType_t run_math(cudnnMathType_t reported, DType t, bool allow_tf32) {
+  if (t == DType::kFloat32 && !allow_tf32) return CUDNN_FMA_MATH;
+  return reported;
+}
+
+/// Scaling factors in the type cuDNN expects for the data type (double for double data).
+struct Scale {
+  float f;
+  double d;
+  const void* ptr(DType t) const {
+    return t == DType::kFloat64 ? static_cast<const void*>(&d) : &f;
+  }
+};
+
+template <typename F>
+Status launch_typed(DType t, F&& f) {
+  cudaError_t e = cudaSuccess;
+  dispatch_float(t, [&](auto tag) { e = f(tag); });
+  TARMAC_CUDA_CHECK(e);
+  return Status::ok();
+}
+
+class ConvKernel final : public DeviceKernel {
+ public:
+  explicit ConvKernel(ConvSetup s) : s_(std::move(s)) {}
+
+  Status initialize(const LaunchContext& ctx) override {
+    // An empty output needs no work, and cuDNN refuses zero-sized descriptors.
+    if (num_elements(s_.y) == 0) return Status::ok();
+    const cudnnDataType_t dt = cudnn_dtype(s_.dtype);
+    const cudnnDataType_t compute =
+        s_.dtype == DType::kFloat64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+    const size_t nsp = s_.in.size();
+    // Symmetric cuDNN pads; asymmetric axes pad the input explicitly (see file comment).
+    std::vector<int> pads;
+    Dims padded_in;
+    for (size_t i = 0; i < nsp; ++i) {
+      const int64_t pb = s_.pad_begin[i], pe = s_.pad_end[i];
+      pads.push_back(static_cast<int>(std::min(pb, pe)));
+      padded_in.push_back(s_.in[i] + (pb > pe ? pb - pe : pe - pb));
+      copy_.shift[3 - nsp + i] = pb > pe ? -(pb - pe) : 0;
+      pre_pad_ |= pb != pe;
+    }
+    Dims xd = s_.x;
+    if (pre_pad_) {
+      copy_.planes = s_.batch * s_.in_channels;
+      set_extents(s_.in, copy_.src);
+      set_extents(padded_in, copy_.dst);
+      std::copy(padded_in.begin(), padded_in.end(), xd.begin() + 2);
+      pad_bytes_ = align256(static_cast<size_t>(num_elements(xd)) * dtype_size(s_.dtype));
+    }
+    if (pads.size() == 1) pads.insert(pads.begin(), 0);
+    TARMAC_RETURN_IF_ERROR(x_.set(dt, cudnn_dims(xd)));
+    TARMAC_RETURN_IF_ERROR(w_.set(dt, cudnn_dims(s_.w)));
+    TARMAC_RETURN_IF_ERROR(y_.set(dt, cudnn_dims(s_.y)));
+    TARMAC_RETURN_IF_ERROR(conv_.set(pads, cudnn_spatial(s_.strides, 1),
+                                     cudnn_spatial(s_.dilations, 1), static_cast<int>(s_.group),
+                                     compute, requested_math(s_.dtype, s_.allow_tf32)));
+    if (num_elements(s_.y) == 0) return Status::ok();
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int returned = 0;
+    TARMAC_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
+        handles_of(ctx).cudnn, x_.get(), w_.get(), conv_.get(), y_.get(),
+        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
+    const cudnnConvolutionFwdAlgoPerf_t* chosen = nullptr;
+    for (int i = 0; i < returned && !chosen; ++i) {
+      const bool fft = perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT ||
+                       perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+                       perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
+      if (acceptable(perf[i], s_.dtype, s_.allow_tf32, fft)) chosen = &perf[i];
+    }
+    if (!chosen)
+      return unsupported("Conv: cuDNN offers no algorithm for X {} W {} ({})", dims_to_string(s_.x),
+                         dims_to_string(s_.w), dtype_name(s_.dtype));
+    algo_ = chosen->algo;
+    TARMAC_RETURN_IF_ERROR(conv_.set_math(run_math(chosen->mathType, s_.dtype, s_.allow_tf32)));
+    TARMAC_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
+        handles_of(ctx).cudnn, x_.get(), w_.get(), conv_.get(), y_.get(), algo_, &algo_bytes_));
+    // float32 Conv + bias + Relu: cuDNN's fused kernel (bias as [1, M, 1, 1(, 1)]).
+    fused_ = s_.dtype == DType::kFloat32 && s_.has_bias && s_.act.act == EpilogueAct::kRelu;
+    if (fused_) {
+      std::vector<int> bd(cudnn_dims(s_.y).size(), 1);
+      bd[1] = static_cast<int>(s_.out_channels);
+      TARMAC_RETURN_IF_ERROR(bias_.set(dt, bd));
+      TARMAC_RETURN_IF_ERROR(relu_.set(CUDNN_ACTIVATION_RELU, 0.0));
+    }
+    return Status::ok();
+  }
+
+  size_t workspace_bytes() const override { return pad_bytes_ + algo_bytes_; }
+
+  Status enqueue(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs,
+                 const LaunchContext& ctx) override {
+    const TensorView& y = outputs[0];  // [N, M, out...]
+    if (y.numel() == 0) return Status::ok();
+    cudaStream_t stream = stream_of(ctx);
+    const void* x = inputs[0].data;                             // [N, C, in...]
+    const void* w = inputs[1].data;                             // [M, C / group, k...]
+    const void* bias = s_.has_bias ? inputs[2].data : nullptr;  // [M]
+    char* ws = static_cast<char*>(ctx.workspace);
+    if (pre_pad_) {
+      TARMAC_RETURN_IF_ERROR(launch_typed(s_.dtype, [&](auto tag) {
+        using T = decltype(tag);
+        return launch_window_copy<T>(static_cast<const T*>(x), reinterpret_cast<T*>(ws), copy_,
+                                     nullptr, ActParams{}, stream);
+      }));
+      x = ws;  // [N, C, padded in...]
+    }
+    void* algo_ws = algo_bytes_ > 0 ? ws + pad_bytes_ : nullptr;
+    const Scale one{1.f, 1.0}, zero{0.f, 0.0};
+    const cudnnHandle_t h = handles_of(ctx).cudnn;
+    if (fused_) {
+      const cudnnStatus_t st = cudnnConvolutionBiasActivationForward(
+          h, one.ptr(s_.dtype), x_.get(), x, w_.get(), w, conv_.get(), algo_, algo_ws, algo_bytes_,
+          zero.ptr(s_.dtype), y_.get(), y.data, bias_.get(), bias, relu_.get(), y_.get(), y.data);
+      if (st == CUDNN_STATUS_SUCCESS) return Status::ok();
+      if (st != CUDNN_STATUS_NOT_SUPPORTED) TARMAC_CUDNN_CHECK(st);
+      fused_ = false;  // this algorithm has no fused form: convolution + epilogue from now on
+    }
+    TARMAC_CUDNN_CHECK(cudnnConvolutionForward(h, one.ptr(s_.dtype), x_.get(), x, w_.get(), w,
+                                               conv_.get(), algo_, algo_ws, algo_bytes_,
+                                               zero.ptr(s_.dtype), y_.get(), y.data));
+    if (!bias && s_.act.act == EpilogueAct::kNone) return Status::ok();
+    const int64_t inner = y.numel() / (s_.batch * s_.out_channels);
+    return launch_typed(s_.dtype, [&](auto tag) {
+      using T = decltype(tag);
+      return launch_bias_act<T>(static_cast<T*>(y.data), y.numel(), static_cast<const T*>(bias),
+                                inner, s_.out_channels, s_.act, stream);
+    });
+  }
+
+ private:
+  ConvSetup s_;
+  cudnn::TensorDesc x_, y_, bias_;
+  cudnn::FilterDesc w_;
+  cudnn::ConvDesc conv_;
+  cudnn::ActivationDesc relu_;
+  cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+  size_t algo_bytes_ = 0, pad_bytes_ = 0;
+  bool pre_pad_ = false, fused_ = false;
+  WindowCopy copy_;
+};
+
+/// ConvTranspose as cuDNN's backward-data convolution: X is dy, the weight [C, M / group, k...]
+/// is the forward filter (K = C), Y is dx.
+class ConvTransposeKernel final : public DeviceKernel {
+ public:
+  explicit ConvTransposeKernel(ConvSetup s) : s_(std::move(s)) {}
+
+  Status initialize(const LaunchContext& ctx) override {
+    // An empty output needs no work, and cuDNN refuses zero-sized descriptors.
+    if (num_elements(s_.y) == 0) return Status::ok();
+    const cudnnDataType_t dt = cudnn_dtype(s_.dtype);
+    const cudnnDataType_t compute =
+        s_.dtype == DType::kFloat64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+    const size_t nsp = s_.in.size();
+    // Direct when cuDNN's forward size of Y with symmetric pad_begin gives back X's extent.
+    direct_ = true;
+    Dims full;
+    for (size_t i = 0; i < nsp; ++i) {
+      const int64_t window = (s_.kernel[i] - 1) * s_.dilations[i] + 1;
+      const int64_t span = s_.out[i] + 2 * s_.pad_begin[i] - window;
+      direct_ &= span >= 0 && span / s_.strides[i] + 1 == s_.in[i];
+      full.push_back(s_.strides[i] * (s_.in[i] - 1) + window);
+    }
+    std::vector<int> pads(nsp, 0);
+    Dims dx = s_.y;
+    if (direct_) {
+      for (size_t i = 0; i < nsp; ++i) pads[i] = static_cast<int>(s_.pad_begin[i]);
+    } else {
+      // The unpadded result [N, M, full...] in the workspace, cropped by pad_begin.
+      std::copy(full.begin(), full.end(), dx.begin() + 2);
+      for (int64_t v : dx)
+        if (v > INT_MAX) return unsupported("ConvTranspose: extent {} exceeds int range", v);
+      full_bytes_ = align256(static_cast<size_t>(num_elements(dx)) * dtype_size(s_.dtype));
+      copy_.planes = s_.batch * s_.out_channels;
+      copy_.channels = s_.out_channels;
+      set_extents(full, copy_.src);
+      set_extents(s_.out, copy_.dst);
+      for (size_t i = 0; i < nsp; ++i) copy_.shift[3 - nsp + i] = s_.pad_begin[i];
+    }
+    if (pads.size() == 1) pads.insert(pads.begin(), 0);
+    TARMAC_RETURN_IF_ERROR(dy_.set(dt, cudnn_dims(s_.x)));
+    TARMAC_RETURN_IF_ERROR(w_.set(dt, cudnn_dims(s_.w)));
+    TARMAC_RETURN_IF_ERROR(dx_.set(dt, cudnn_dims(dx)));
+    TARMAC_RETURN_IF_ERROR(conv_.set(pads, cudnn_spatial(s_.strides, 1),
+                                     cudnn_spatial(s_.dilations, 1), static_cast<int>(s_.group),
+                                     compute, requested_math(s_.dtype, s_.allow_tf32)));
+    if (num_elements(s_.y) == 0) return Status::ok();
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    int returned = 0;
+    TARMAC_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+        handles_of(ctx).cudnn, w_.get(), dy_.get(), conv_.get(), dx_.get(),
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf));
+    const cudnnConvolutionBwdDataAlgoPerf_t* chosen = nullptr;
+    for (int i = 0; i < returned && !chosen; ++i) {
+      const bool fft = perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT ||
+                       perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING ||
+                       perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
+      if (acceptable(perf[i], s_.dtype, s_.allow_tf32, fft)) chosen = &perf[i];
+    }
+    if (!chosen)
+      return unsupported("ConvTranspose: cuDNN offers no algorithm for X {} W {} ({})",
+                         dims_to_string(s_.x), dims_to_string(s_.w), dtype_name(s_.dtype));
+    algo_ = chosen->algo;
+    TARMAC_RETURN_IF_ERROR(conv_.set_math(run_math(chosen->mathType, s_.dtype, s_.allow_tf32)));
+    TARMAC_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
+        handles_of(ctx).cudnn, w_.get(), dy_.get(), conv_.get(), dx_.get(), algo_, &algo_bytes_));
+    return Status::ok();
+  }
+
+  size_t workspace_bytes() const override { return full_bytes_ + algo_bytes_; }
+
+  Status enqueue(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs,
+                 const LaunchContext& ctx) override {
+    const TensorView& y = outputs[0];  // [N, M, out...]
+    if (y.numel() == 0) return Status::ok();
+    cudaStream_t stream = stream_of(ctx);
+    const void* x = inputs[0].data;                             // [N, C, in...]
+    const void* w = inputs[1].data;                             // [C, M / group, k...]
+    const void* bias = s_.has_bias ? inputs[2].data : nullptr;  // [M]
+    char* ws = static_cast<char*>(ctx.workspace);
+    void* dst = direct_ ? y.data : ws;  // [N, M, out...] or [N, M, full...]
+    void* algo_ws = algo_bytes_ > 0 ? ws + full_bytes_ : nullptr;
+    const Scale one{1.f, 1.0}, zero{0.f, 0.0};
+    TARMAC_CUDNN_CHECK(cudnnConvolutionBackwardData(
+        handles_of(ctx).cudnn, one.ptr(s_.dtype), w_.get(), w, dy_.get(), x, conv_.get(), algo_,
+        algo_ws, algo_bytes_, zero.ptr(s_.dtype), dx_.get(), dst));
+    if (direct_ && !bias && s_.act.act == EpilogueAct::kNone) return Status::ok();
+    const int64_t inner = y.numel() / (s_.batch * s_.out_channels);
+    return launch_typed(s_.dtype, [&](auto tag) {
+      using T = decltype(tag);
+      const T* b = static_cast<const T*>(bias);
+      if (direct_)
+        return launch_bias_act<T>(static_cast<T*>(y.data), y.numel(), b, inner, s_.out_channels,
+                                  s_.act, stream);
+      return launch_window_copy<T>(reinterpret_cast<const T*>(ws), static_cast<T*>(y.data), copy_,
+                                   b, s_.act, stream);
+    });
+  }
+
+ private:
+  ConvSetup s_;
+  cudnn::TensorDesc dy_, dx_;
+  cudnn::FilterDesc w_;
+  cudnn::ConvDesc conv_;
+  cudnnConvolutionBwdDataAlgo_t algo_ = CUDNN_CONVOLUTION_BWD_DATA_ALGO_0;
+  size_t algo_bytes_ = 0, full_bytes_ = 0;
+  bool direct_ = true;
+  WindowCopy copy_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<DeviceKernel>> make_conv(const KernelArgs& a) {
+  TARMAC_ASSIGN_OR_RETURN(ConvSetup s, conv_setup(a, false));
+  return std::unique_ptr<DeviceKernel>(new ConvKernel(std::move(s)));
+}
+
+StatusOr<std::unique_ptr<DeviceKernel>> make_conv_transpose(const KernelArgs& a) {
+  TARMAC_ASSIGN_OR_RETURN(ConvSetup s, conv_setup(a, true));
+  return std::unique_ptr<DeviceKernel>(new ConvTransposeKernel(std::move(s)));
+}
+
+}  // namespace tarmac::cuda::nn
