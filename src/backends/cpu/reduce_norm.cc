@@ -41,6 +41,15 @@ inline void affine(const T* x, T* y, int64_t n, double a, double b) {
   for (int64_t i = 0; i < n; ++i) y[i] = store<T>(static_cast<C>(load(x[i]) * ca + cb));
 }
 
+/// y = (x - mean) * a + b. Centering first keeps b when the variance is ~0 and a is huge
+/// (x * a + (b - mean * a) cancels catastrophically in float there).
+template <typename T>
+inline void normalize(const T* x, T* y, int64_t n, double mean, double a, double b) {
+  using C = compute_t<T>;
+  const C cm = static_cast<C>(mean), ca = static_cast<C>(a), cb = static_cast<C>(b);
+  for (int64_t i = 0; i < n; ++i) y[i] = store<T>(static_cast<C>((load(x[i]) - cm) * ca + cb));
+}
+
 Status check_floating(const Node& node, const Tensor& t, const char* what) {
   if (!is_floating(t.dtype()))
     return node_error(node, "{} has dtype {}, expected a floating type", what,
@@ -79,8 +88,7 @@ Status group_norm(KernelContext& ctx, int64_t groups, const std::vector<double>&
         for (int64_t k = 0; k < cg; ++k) {
           const size_t ch = static_cast<size_t>(g * cg + k);
           const double a = scale[ch] * m.inv_std;
-          affine(in + off + k * spatial, out + off + k * spatial, spatial, a,
-                 bias[ch] - m.mean * a);
+          normalize(in + off + k * spatial, out + off + k * spatial, spatial, m.mean, a, bias[ch]);
         }
       }
     });
