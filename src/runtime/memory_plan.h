@@ -23,8 +23,10 @@ struct MemoryPlan {
   size_t lower_bound_bytes = 0;
 };
 
-/// Greedy best-fit by decreasing size: each buffer goes into the smallest gap between buffers
-/// whose lifetimes overlap its own, or on top. Deterministic.
+/// Greedy best-fit: each buffer goes into the smallest gap between buffers whose lifetimes
+/// overlap its own, or on top. The greedy result depends on the placement order, so several
+/// orders (by size, size x lifetime, lifetime, first use, and seeded perturbations of the size
+/// order) are tried and the smallest arena is kept. Deterministic.
 MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, size_t alignment = 256);
 
 }  // namespace tarmac
