@@ -597,3 +597,30 @@ TEST(ElementwiseInfer, SymbolicAndUnknownShapes) {
 
 }  // namespace
 }  // namespace tarmac
+
+namespace tarmac {
+namespace {
+
+// docs/design.md: HardSigmoid maps NaN to NaN (the CUDA kernel matches; a vectorized min/max
+// once turned it into 0 on the CPU).
+TEST(ElementwiseUnary, HardSigmoidPropagatesNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> v(37, 0.25f);
+  v[5] = nan;
+  v[30] = nan;
+  testing::OpTester hs("HardSigmoid");
+  hs.input(Tensor::from_vector<float>(v, {37}));
+  auto r = hs.run();
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  const float* y = (*r)[0].data<float>();
+  for (int i = 0; i < 37; ++i) {
+    if (i == 5 || i == 30) {
+      EXPECT_TRUE(std::isnan(y[i])) << i;
+    } else {
+      EXPECT_FLOAT_EQ(y[i], 0.55f) << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tarmac
