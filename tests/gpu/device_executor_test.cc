@@ -76,6 +76,15 @@ TEST(DeviceExecutor, MatchesCpuWithAndWithoutCudaGraph) {
     auto t = (*ex)->time_compute();
     ASSERT_TRUE(t.is_ok()) << t.status().message();
     EXPECT_GT(*t, 0.0);
+    auto prof = (*ex)->profile_layers(3);
+    ASSERT_TRUE(prof.is_ok()) << prof.status().message();
+    ASSERT_EQ(prof->size(), (*ex)->layers().size());
+    double total = 0;
+    for (double v : *prof) {
+      EXPECT_GE(v, 0.0);
+      total += v;
+    }
+    EXPECT_GT(total, 0.0);
   }
 }
 

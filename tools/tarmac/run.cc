@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <memory>
 #include <random>
 
@@ -228,6 +229,29 @@ int run_command(const RunOptions& o) {
     }
     std::printf("GPU compute: %s (%d iterations)\n", summary(compute).c_str(), o.iterations);
   }
+  if (o.profile && gpu) {
+    auto prof = gpu->executor().profile_layers(o.iterations);
+    if (!prof.is_ok()) return fail(prof.status().message());
+    const auto& layers = gpu->executor().layers();
+    std::vector<size_t> order(layers.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return (*prof)[a] > (*prof)[b]; });
+    double total = 0;
+    for (double v : *prof) total += v;
+    std::printf("Per-layer GPU time (ms, mean over %d runs, no CUDA graph; total %.3f):\n",
+                o.iterations, total);
+    for (size_t k = 0; k < order.size() && k < 25; ++k) {
+      const size_t i = order[k];
+      std::printf("  %8.4f %5.1f%%  %-22s %s\n", (*prof)[i], 100.0 * (*prof)[i] / total,
+                  layers[i].op_type.c_str(), layers[i].name.c_str());
+    }
+    std::map<std::string, double> by_type;
+    for (size_t i = 0; i < layers.size(); ++i) by_type[layers[i].op_type] += (*prof)[i];
+    std::printf("By layer type:\n");
+    for (const auto& [t, v] : by_type)
+      std::printf("  %8.4f %5.1f%%  %s\n", v, 100.0 * v / total, t.c_str());
+  }
   if (o.profile && cpu) {
     std::printf("Per-node time (ms, mean over runs):\n");
     for (const auto& t : cpu->executor().timings()) {
@@ -260,7 +284,7 @@ void add_run_command(CLI::App& app, Action* action) {
   sub->add_option("--iterations", o->iterations, "Timed runs");
   sub->add_option("--warmUp", o->warmup, "Untimed runs before timing");
   sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");
-  sub->add_flag("--profile", o->profile, "Print per-node times (cpu)");
+  sub->add_flag("--profile", o->profile, "Print per-node (cpu) or per-layer GPU (cuda) times");
   sub->add_flag("--noTF32", o->no_tf32, "cuda: no TF32 tensor-core math for float32");
   sub->add_flag("--fp16", o->fp16, "compute in float16 (float32 inputs and outputs)");
   sub->add_flag("--bf16", o->bf16, "compute in bfloat16 (float32 inputs and outputs)");

@@ -54,6 +54,7 @@ class CudaDeviceExecutor final : public DeviceExecutor {
   Status run(const std::vector<std::pair<std::string, Tensor>>& inputs,
              std::vector<Tensor>* outputs) override;
   StatusOr<double> time_compute() override;
+  StatusOr<std::vector<double>> profile_layers(int iterations) override;
   const DeviceMemoryReport& memory() const override { return memory_; }
   const std::vector<DeviceLayer>& layers() const override { return layers_; }
   std::string device_name() const override { return cuda::device_description(); }
@@ -402,6 +403,49 @@ StatusOr<double> CudaDeviceExecutor::time_compute() {
   float ms = 0;
   TARMAC_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
   return static_cast<double>(ms);
+}
+
+StatusOr<std::vector<double>> CudaDeviceExecutor::profile_layers(int iterations) {
+  if (iterations < 1) return invalid_argument("profile_layers needs at least one iteration");
+  std::vector<cudaEvent_t> events(steps_.size() + 1, nullptr);
+  auto destroy = [&] {
+    for (cudaEvent_t e : events)
+      if (e) cudaEventDestroy(e);
+  };
+  for (cudaEvent_t& e : events) {
+    if (cudaEventCreate(&e) != cudaSuccess) {
+      destroy();
+      return internal_error("cannot create CUDA events for profiling");
+    }
+  }
+  std::vector<double> ms(steps_.size(), 0.0);
+  std::vector<TensorView> ins, outs;
+  Status st;
+  for (int it = 0; it < iterations && st.is_ok(); ++it) {
+    cudaEventRecord(events[0], stream_);
+    for (size_t i = 0; i < steps_.size() && st.is_ok(); ++i) {
+      const Step& step = steps_[i];
+      if (step.device) {
+        ins.clear();
+        outs.clear();
+        for (int s : step.inputs) ins.push_back(view(s));
+        for (int s : step.outputs) outs.push_back(view(s));
+        st = step.device->enqueue(ins, outs, launch_);
+      } else {
+        st = run_host_step(step);
+      }
+      cudaEventRecord(events[i + 1], stream_);
+    }
+    if (cudaEventSynchronize(events.back()) != cudaSuccess) st = internal_error("profiling failed");
+    for (size_t i = 0; i < steps_.size() && st.is_ok(); ++i) {
+      float t = 0;
+      cudaEventElapsedTime(&t, events[i], events[i + 1]);
+      ms[i] += t / iterations;
+    }
+  }
+  destroy();
+  if (!st.is_ok()) return st;
+  return ms;
 }
 
 }  // namespace
