@@ -8,8 +8,13 @@ eager (cudnn.benchmark on), eager + CUDA graph replay, and optionally torch.comp
 (mode="max-autotune", slow to compile). Every PyTorch time is the median of per-iteration
 CUDA-event times after warm-up. Prints a markdown table with the card, versions and command.
 
-  python bench/gpu_vs_pytorch.py --tarmac=build-gpu/tarmac --models=resnet50 \\
-      --batches=1,8 --precisions=fp32,fp16 --iterations=200 [--compile]
+  python bench/gpu_vs_pytorch.py --tarmac=build-gpu/tarmac \\
+      --models=resnet50,pointpillars_backbone --batches=1,8 --precisions=fp32,fp16 \\
+      --iterations=200 [--compile]
+
+Models are those of torchvision_models.build; each is exported under its own input name
+(torchvision_models.input_name: "spatial_features" for pointpillars_backbone), which
+tarmac_time reads back from the ONNX file for --shapes.
 """
 import argparse
 import os
@@ -49,9 +54,23 @@ def torch_times(model, x, iterations, use_graph):
     return times[len(times) // 2]
 
 
+def onnx_input_name(onnx_path):
+    """The graph's one input that is not an initializer, the name --shapes must give (tarmac
+    refuses any other, and the model's row would read n/a)."""
+    import onnx
+    graph = onnx.load(onnx_path, load_external_data=False).graph
+    weights = {t.name for t in graph.initializer}
+    names = [i.name for i in graph.input if i.name not in weights]
+    if len(names) != 1:
+        raise RuntimeError(f"{onnx_path}: expected one input, found {names}")
+    return names[0]
+
+
 def tarmac_time(tarmac, onnx_path, shape, precision, iterations):
+    dims = "x".join(map(str, shape))
     cmd = [tarmac, "run", f"--onnx={onnx_path}", "--device=cuda", "--useCudaGraph",
-           f"--iterations={iterations}", "--warmUp=20", f"--shapes=input:{'x'.join(map(str, shape))}"]
+           f"--iterations={iterations}", "--warmUp=20",
+           f"--shapes={onnx_input_name(onnx_path)}:{dims}"]
     if precision == "fp16":
         cmd.append("--fp16")
     out = subprocess.run(cmd, capture_output=True, text=True)
@@ -84,7 +103,8 @@ def main():
         for batch in map(int, args.batches.split(",")):
             bshape = (batch,) + tuple(shape[1:])
             path = os.path.join(tmp, f"{name}_b{batch}.onnx")
-            torchvision_models.export(base, bshape, "input", outputs, path, 17)
+            torchvision_models.export(base, bshape, torchvision_models.input_name(name),
+                                      outputs, path, 17)
             for prec in args.precisions.split(","):
                 model = base.cuda().eval()
                 x = torch.randn(bshape, device="cuda")

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Exports the real-model test set: torchvision architectures and YOLOX-nano test data.
+"""Exports the real-model test set: PyTorch-built architectures and YOLOX-nano test data.
 
 For each model, writes DIR/<name>/model.onnx (except YOLOX-nano, which stays in ../shared and
 is named in DIR/yolox_nano/model_path.txt) and one data set in the ONNX backend-test format,
 DIR/<name>/test_data_set_0/{input_0.pb, output_N.pb}, whose outputs come from ONNX Runtime's
-CPU provider. The torchvision models use their seeded random initialisation (nothing is
-downloaded; see torchvision_models.py) and are exported with the legacy TorchScript exporter,
-opset 17, batch 1; the "raw" ones (RAW_EXPORTS: MobileNetV3 and a transformer encoder block)
-at opset 13 without constant folding and with a symbolic batch, as graph-optimizer tests.
+CPU provider. The PyTorch models (torchvision's, and OpenPCDet's KITTI PointPillars BEV
+backbone + anchor head as pointpillars.py writes it, input "spatial_features" [1, 64, 496, 432])
+use their seeded random initialisation (nothing is downloaded; see torchvision_models.py) and
+are exported with the legacy TorchScript exporter, opset 17, batch 1; the "raw" ones
+(RAW_EXPORTS: MobileNetV3 and a transformer encoder block) at opset 13 without constant folding
+and with a symbolic batch, as graph-optimizer tests.
 ONNX Runtime's outputs are checked against PyTorch's.
 
   python python/export_models.py --out=build/models [--models=resnet50,ssdlite]
@@ -31,12 +33,14 @@ from onnx import numpy_helper
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 YOLOX_DEFAULT = os.path.join(REPO, "..", "shared", "models", "yolox_nano.onnx")
 TORCH_MODELS = ("resnet50", "mobilenet_v3_small", "ssdlite", "mobilenet_v3_small_raw",
-                "encoder_block")
+                "encoder_block", "pointpillars_backbone")
 ALL_MODELS = TORCH_MODELS + ("yolox_nano",)
 OPSET = 17
 SEED = 0
 STAMP = "stamp.txt"
 TORCH_MODULE = os.path.join(REPO, "python", "torchvision_models.py")
+# Further sources a model is built from, so that editing one regenerates only its models.
+MODEL_SOURCES = {"pointpillars_backbone": [os.path.join(REPO, "python", "pointpillars.py")]}
 TORCH_ORT_LIMIT = 1e-4
 
 
@@ -79,12 +83,13 @@ def export_torch(name, model_dir):
     model, shape, output_names = torchvision_models.build(name)
     path = os.path.join(model_dir, "model.onnx")
     raw_opset = torchvision_models.RAW_EXPORTS.get(name)
-    torchvision_models.export(model, shape, "input", output_names, path, raw_opset or OPSET,
+    input_name = torchvision_models.input_name(name)
+    torchvision_models.export(model, shape, input_name, output_names, path, raw_opset or OPSET,
                               raw=raw_opset is not None)
     onnx.checker.check_model(path)
 
     x = np.random.default_rng(SEED).standard_normal(shape).astype(np.float32)
-    expected = ort_run(path, {"input": x})
+    expected = ort_run(path, {input_name: x})
     got = torchvision_models.run(model, x)
     for out_name, t, ref in zip(output_names, got, expected):
         err = rel_l2(t, ref)
@@ -92,7 +97,7 @@ def export_torch(name, model_dir):
               f"relative L2 error {err:.2e} (limit {TORCH_ORT_LIMIT:.0e})")
         if err > TORCH_ORT_LIMIT:
             raise RuntimeError(f"{name}: PyTorch and ONNX Runtime disagree on {out_name}")
-    write_data_set(model_dir, [("input", x)], list(zip(output_names, expected)))
+    write_data_set(model_dir, [(input_name, x)], list(zip(output_names, expected)))
 
 
 def export_yolox(model_dir, yolox_path):
@@ -123,7 +128,7 @@ def stamp_for(name, yolox_path):
         parts.append(sha256_file(yolox_path))
     else:
         packages += ["torch", "torchvision"]
-        parts.append(sha256_file(TORCH_MODULE))
+        parts += [sha256_file(p) for p in [TORCH_MODULE] + MODEL_SOURCES.get(name, [])]
     parts += [f"{p}=={importlib.metadata.version(p)}" for p in packages]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

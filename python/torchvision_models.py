@@ -1,4 +1,5 @@
-"""The torchvision models of the real-model tests, built and exported with PyTorch.
+"""The torchvision models of the real-model tests, built and exported with PyTorch, and the
+project's PointPillars BEV backbone + anchor head (pointpillars.py), built the same way.
 
 Weights are torchvision's random initialisation after torch.manual_seed(SEED); nothing is
 downloaded. That initialisation makes the eval-mode activations of the MobileNet-based models
@@ -13,6 +14,8 @@ import warnings
 
 import torch
 import torchvision
+
+import pointpillars
 
 SEED = 0
 CALIBRATION_BATCHES = 2
@@ -89,9 +92,20 @@ def build(name):
         ssd = torchvision.models.detection.ssdlite320_mobilenet_v3_large(
             weights=None, weights_backbone=None)
         model, shape, outputs = SsdHead(ssd), (1, 3, 320, 320), ["bbox_regression", "cls_logits"]
+    elif name == "pointpillars_backbone":
+        model, shape, outputs = pointpillars.build()
     else:
         raise ValueError(f"unknown model '{name}'")
     return recalibrate_batchnorm(model, shape), shape, outputs
+
+
+# Graph input names other than "input": a model's own name for its input, as its ONNX file has it.
+INPUT_NAMES = {"pointpillars_backbone": pointpillars.INPUT_NAME}
+
+
+def input_name(name):
+    """The ONNX input name `name` is exported with."""
+    return INPUT_NAMES.get(name, "input")
 
 
 # Models exported as a user's raw export looks: an older opset, no constant folding (so

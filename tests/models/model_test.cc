@@ -30,8 +30,9 @@ namespace fs = std::filesystem;
 constexpr double kMaxRelativeL2 = 1e-5;
 
 // Models the export script writes; each is reported, as a skip when absent.
-const char* const kKnownModels[] = {"resnet50",   "mobilenet_v3_small",     "ssdlite",
-                                    "yolox_nano", "mobilenet_v3_small_raw", "encoder_block"};
+const char* const kKnownModels[] = {
+    "resnet50",      "mobilenet_v3_small",   "ssdlite", "yolox_nano", "mobilenet_v3_small_raw",
+    "encoder_block", "pointpillars_backbone"};
 // Models that stay in ../shared (relative to the source folder) instead of the models folder.
 const std::map<std::string, std::string> kSharedModels = {
     {"yolox_nano", "../shared/models/yolox_nano.onnx"}};
