@@ -4,6 +4,9 @@
 //   Conv, ConvTranspose, Gemm, MatMul  — the ONNX op at the model's opset, then
 //       MatMul only: optional input 2 `bias`, added with numpy broadcasting (the broadcast
 //       result has the product's shape);
+//       Conv only: optional input 3 `residual` (input 2 `B` may then be absent), a tensor with
+//       exactly the Conv output's shape and dtype, added after the bias and before the
+//       activation: y = act(conv(x, W) + B + residual) (ResNet's Conv -> Add(shortcut) -> Relu);
 //       attribute `activation` (string, see Activation) applied to the result, with
 //       `activation_alpha` / `activation_beta` (floats): Clip min/max (absent: -inf/+inf),
 //       LeakyRelu alpha (0.01), HardSigmoid alpha/beta (0.2/0.5).

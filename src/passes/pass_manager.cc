@@ -98,6 +98,7 @@ PassManager default_pipeline() {
   pm.add(make_layernorm_fusion_pass());
   pm.add(make_gelu_fusion_pass());
   pm.add(make_matmul_add_fusion_pass());
+  pm.add(make_conv_residual_fusion_pass());
   pm.add(make_activation_fusion_pass());
   pm.add(make_dead_code_elimination_pass());
   return pm;

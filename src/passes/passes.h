@@ -16,6 +16,7 @@ std::unique_ptr<Pass> make_matmul_add_fusion_pass();
 std::unique_ptr<Pass> make_pad_folding_pass();
 std::unique_ptr<Pass> make_layernorm_fusion_pass();
 std::unique_ptr<Pass> make_gelu_fusion_pass();
+std::unique_ptr<Pass> make_conv_residual_fusion_pass();
 std::unique_ptr<Pass> make_activation_fusion_pass();
 std::unique_ptr<Pass> make_dead_code_elimination_pass();
 

@@ -137,6 +137,68 @@ TEST(CudaNnConv, FusedActivations) {
   expect_gpu_matches_cpu(h, kHalf);
 }
 
+/// Internal Conv X [2, 6, 12, 10] -> Y [2, 8, 12, 10] (or strided) with a residual shaped like
+/// Y as input 3; `bias` false leaves input 2 absent.
+GpuCase residual_conv(DType dt, bool bias, const std::string& act, uint64_t seed,
+                      const Dims& w = {8, 6, 3, 3}) {
+  const bool pointwise = w[2] == 1;
+  GpuCase c = conv("Conv", dt, {2, 6, 12, 10}, w, bias ? w[0] : 0, seed);
+  if (!bias) c.absent_input();
+  c.input(rnd(dt, {2, w[0], 12, 10}, seed + 7));
+  c.domain = "tarmac";
+  if (!pointwise) c.attr_ints("pads", {1, 1, 1, 1});
+  if (!act.empty()) c.attr_string("activation", act);
+  return c;
+}
+
+TEST(CudaNnConv, ResidualFloat32ReluWithBiasCudnnFused) {
+  // cudnnConvolutionBiasActivationForward with z = residual, alpha2 = 1.
+  TARMAC_REQUIRE_GPU();
+  expect_gpu_matches_cpu(residual_conv(DType::kFloat32, true, "Relu", 40), kExact);
+  expect_gpu_matches_cpu(residual_conv(DType::kFloat32, true, "Relu", 41, {8, 6, 1, 1}), kExact);
+}
+
+TEST(CudaNnConv, ResidualFloat32NoActivation) {
+  // Identity: cuDNN's fused kernel when the heuristic picks IMPLICIT_PRECOMP_GEMM, otherwise
+  // convolution + epilogue; both must give the same result.
+  TARMAC_REQUIRE_GPU();
+  expect_gpu_matches_cpu(residual_conv(DType::kFloat32, true, "", 42), kExact);
+  expect_gpu_matches_cpu(residual_conv(DType::kFloat32, true, "", 43, {8, 6, 1, 1}), kExact);
+  expect_gpu_matches_cpu(residual_conv(DType::kFloat32, false, "", 44), kExact);
+}
+
+TEST(CudaNnConv, ResidualEpilogueActivations) {
+  TARMAC_REQUIRE_GPU();
+  for (const char* act : {"Silu", "Relu"}) {
+    SCOPED_TRACE(act);
+    expect_gpu_matches_cpu(residual_conv(DType::kFloat32, true, act, 45), kExact);
+    expect_gpu_matches_cpu(residual_conv(DType::kFloat32, false, act, 46), kExact);
+  }
+  // Asymmetric pads: the input is padded into the workspace first.
+  GpuCase c = residual_conv(DType::kFloat32, true, "Relu", 47);
+  c.attrs.erase("pads");
+  c.attr_ints("pads", {0, 1, 2, 1});
+  expect_gpu_matches_cpu(c, kExact);
+}
+
+TEST(CudaNnConv, ResidualHalfTypes) {
+  TARMAC_REQUIRE_GPU();
+  for (DType dt : {DType::kFloat16, DType::kBFloat16}) {
+    SCOPED_TRACE(dtype_name(dt));
+    expect_gpu_matches_cpu(residual_conv(dt, true, "Relu", 48), kHalf);
+    expect_gpu_matches_cpu(residual_conv(dt, false, "", 49), kHalf);
+  }
+}
+
+TEST(CudaNnConv, ResidualWithWrongShapeIsRefused) {
+  TARMAC_REQUIRE_GPU();
+  GpuCase c = conv("Conv", DType::kFloat32, {2, 6, 12, 10}, {8, 6, 3, 3}, 8, 50);
+  c.input(rnd(DType::kFloat32, {2, 8, 1, 1}, 51));  // broadcasting is not part of the spec
+  c.domain = "tarmac";
+  c.attr_ints("pads", {1, 1, 1, 1});
+  EXPECT_FALSE(run_gpu_case(c).is_ok());
+}
+
 TEST(CudaNnConv, EmptyBatch) {
   TARMAC_REQUIRE_GPU();
   expect_gpu_matches_cpu(conv("Conv", DType::kFloat32, {0, 3, 5, 5}, {4, 3, 3, 3}, 4, 19), kExact);

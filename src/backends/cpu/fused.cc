@@ -57,6 +57,9 @@ class FusedCpuKernel final : public Kernel {
     const bool has_bias = node_.op_type == "MatMul" && inputs.size() > 2 && inputs[2];
     KernelContext ctx{node_, opset_, inputs, std::vector<Tensor>(node_.outputs.size())};
     if (node_.op_type == "MatMul") ctx.inputs.resize(std::min<size_t>(inputs.size(), 2));
+    // Conv's input 3 is the residual, added after the bias (ir/fused_ops.h).
+    const Tensor* residual = node_.op_type == "Conv" && inputs.size() > 3 ? inputs[3] : nullptr;
+    if (node_.op_type == "Conv") ctx.inputs.resize(std::min<size_t>(inputs.size(), 3));
     while (!ctx.inputs.empty() && ctx.inputs.back() == nullptr) ctx.inputs.pop_back();
     TARMAC_RETURN_IF_ERROR(base_(ctx));
     if (has_bias) {
@@ -65,6 +68,16 @@ class FusedCpuKernel final : public Kernel {
       if (add.outputs[0].dims() != ctx.outputs[0].dims())
         return node_error(node_, "bias {} does not broadcast to the product {}",
                           dims_to_string(inputs[2]->dims()), dims_to_string(ctx.outputs[0].dims()));
+      ctx.outputs[0] = std::move(add.outputs[0]);
+    }
+    if (residual) {
+      if (residual->dims() != ctx.outputs[0].dims() || residual->dtype() != ctx.outputs[0].dtype())
+        return node_error(node_, "residual {} {} does not match the output {} {}",
+                          dtype_name(residual->dtype()), dims_to_string(residual->dims()),
+                          dtype_name(ctx.outputs[0].dtype()),
+                          dims_to_string(ctx.outputs[0].dims()));
+      KernelContext add{add_, 14, {&ctx.outputs[0], residual}, std::vector<Tensor>(1)};
+      TARMAC_RETURN_IF_ERROR(cpu_add(add));
       ctx.outputs[0] = std::move(add.outputs[0]);
     }
     TARMAC_RETURN_IF_ERROR(apply_activation_inplace(node_, act_, alpha_, beta_, &ctx.outputs[0]));

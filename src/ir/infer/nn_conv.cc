@@ -1,5 +1,6 @@
 // Shape and type inference for Conv, ConvTranspose and the pooling ops. Kernels repeat every
 // check on concrete shapes; here a check fires only when the dims involved are known.
+#include "ir/fused_ops.h"
 #include "ir/infer/nn_util.h"
 #include "ir/op_registry.h"
 
@@ -20,6 +21,18 @@ Status check_float(const InferContext& ctx, size_t i) {
     return node_error(ctx.node, "input {} has dtype {} but input 0 has {}", i, dtype_name(t),
                       dtype_name(ctx.input(0).dtype));
   }
+  return Status::ok();
+}
+
+/// The residual of an internal Conv must have exactly the output's shape (no broadcasting).
+Status check_residual(const Node& n, const ValueType& r, const Shape& out) {
+  if (!r.has_shape) return Status::ok();
+  bool same = r.shape.size() == out.size();
+  for (size_t i = 0; same && i < out.size(); ++i)
+    if (r.shape[i].is_static() && out[i].is_static()) same = r.shape[i].value == out[i].value;
+  if (!same)
+    return node_error(n, "residual {} does not match the output shape {}", shape_to_string(r.shape),
+                      shape_to_string(out));
   return Status::ok();
 }
 
@@ -51,7 +64,12 @@ StatusOr<Shape> spatial_output(InferContext& ctx, const WindowAttrs& a, const Sh
 Status infer_conv_like(InferContext& ctx, bool transpose) {
   const Node& n = ctx.node;
   if (!ctx.has_input(0) || !ctx.has_input(1)) return node_error(n, "expects inputs X and W");
-  for (size_t i = 0; i < 3; ++i)
+  // Input 3 is the residual of an internal Conv (ir/fused_ops.h).
+  const bool residual = ctx.num_inputs() > 3;
+  if (residual && (transpose || !is_internal_node(n)))
+    return node_error(n, "has {} inputs, expected at most 3", ctx.num_inputs());
+  if (residual && !ctx.has_input(3)) return node_error(n, "input 3 (residual) is empty");
+  for (size_t i = 0; i < (residual ? 4u : 3u); ++i)
     if (ctx.has_input(i)) TARMAC_RETURN_IF_ERROR(check_float(ctx, i));
   const ValueType& x = ctx.input(0);
   const ValueType& w = ctx.input(1);
@@ -130,6 +148,7 @@ Status infer_conv_like(InferContext& ctx, bool transpose) {
   TARMAC_ASSIGN_OR_RETURN(Shape spatial, spatial_output(ctx, a, x.shape, kernel_known, transpose));
   Shape out{x.shape[0], m};
   out.insert(out.end(), spatial.begin(), spatial.end());
+  if (residual) TARMAC_RETURN_IF_ERROR(check_residual(n, ctx.input(3), out));
   ctx.set_output(0, dt, std::move(out));
   return Status::ok();
 }

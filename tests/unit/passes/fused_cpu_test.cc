@@ -293,5 +293,71 @@ TEST(FusedCpu, BiasThatWidensTheProductIsRefused) {
       << ex.status().message();
 }
 
+/// Conv X [2, 3, 7, 7] -> Y [2, 4, 4, 4] (stride 2) plus a residual input r [2, 4, 4, 4]:
+/// fused, one internal Conv(x, w, b, r) with the epilogue; otherwise Conv, Add(y, r) and the
+/// activation as standard nodes.
+Model residual_model(const Epilogue& e, bool bias, bool fused) {
+  GraphBuilder b(kOpset);
+  Value* x = b.input("x", {2, 3, 7, 7});
+  Value* r = b.input("r", {2, 4, 4, 4});
+  Value* w = b.random_initializer("w", {4, 3, 3, 3});
+  Value* bv = bias ? b.random_initializer("b", {4}) : nullptr;
+  std::vector<Value*> in{x, w};
+  if (bias || fused) in.push_back(bv);
+  if (fused) in.push_back(r);
+  Node* c = b.node("Conv", "conv", in);
+  set_ints(c, "strides", {2, 2});
+  set_ints(c, "pads", {1, 1, 1, 1});
+  if (fused) {
+    set_epilogue(c, e);
+    b.output(b.out(c));
+  } else {
+    b.output(unfused(b, b.out(b.node("Add", "add", {b.out(c), r})), e));
+  }
+  return b.take();
+}
+
+TEST(FusedCpu, ConvResidualWithActivations) {
+  for (bool bias : {true, false})
+    for (Activation act : {Activation::kNone, Activation::kRelu, Activation::kSilu}) {
+      SCOPED_TRACE(::testing::Message() << "bias " << bias << " " << activation_name(act));
+      const Epilogue e = epilogue(act);
+      expect_same_outputs([&] { return residual_model(e, bias, false); },
+                          residual_model(e, bias, true));
+    }
+}
+
+TEST(FusedCpu, ConvResidualWithWrongShapeIsRefused) {
+  GraphBuilder b(kOpset);
+  Value* x = b.input("x", {1, 3, 6, 6});
+  Value* r = b.input("r", {1, 4, 1, 1});  // would broadcast: not part of the spec
+  Node* c = b.node("Conv", "conv",
+                   {x, b.random_initializer("w", {4, 3, 3, 3}), b.random_initializer("b", {4}), r});
+  c->domain = std::string(kInternalDomain);
+  b.output(b.out(c));
+  ExecutorOptions o;
+  o.optimize = false;
+  auto ex = Executor::create(b.take(), o);
+  ASSERT_FALSE(ex.is_ok());
+  EXPECT_NE(ex.status().message().find("Conv 'conv': residual [1, 4, 1, 1] does not match the "
+                                       "output shape [1, 4, 4, 4]"),
+            std::string::npos)
+      << ex.status().message();
+}
+
+TEST(FusedCpu, StandardConvWithFourInputsIsRefused) {
+  GraphBuilder b(kOpset);
+  Value* x = b.input("x", {1, 3, 6, 6});
+  Value* r = b.input("r", {1, 4, 4, 4});
+  Node* c = b.node("Conv", "conv", {x, b.random_initializer("w", {4, 3, 3, 3}), nullptr, r});
+  b.output(b.out(c));
+  ExecutorOptions o;
+  o.optimize = false;
+  auto ex = Executor::create(b.take(), o);
+  ASSERT_FALSE(ex.is_ok());
+  EXPECT_NE(ex.status().message().find("has 4 inputs, expected at most 3"), std::string::npos)
+      << ex.status().message();
+}
+
 }  // namespace
 }  // namespace tarmac::testing

@@ -2,8 +2,10 @@
 // with H = 1). cuDNN pads symmetrically only: asymmetric Conv pads (SAME_* with even windows,
 // explicit pads) zero-pad the input into the workspace first, and a ConvTranspose whose
 // padding cuDNN cannot express computes the unpadded result into the workspace and crops it.
-// Bias and fused activations run in one epilogue pass, or inside
-// cudnnConvolutionBiasActivationForward for float32 Conv + bias + Relu.
+// Bias, the residual of an internal Conv (input 3, ir/fused_ops.h) and fused activations run in
+// one epilogue pass, or inside cudnnConvolutionBiasActivationForward for float32 Conv + bias +
+// Relu, and for float32 Conv + bias + residual with Relu or (when cuDNN's heuristic picks
+// IMPLICIT_PRECOMP_GEMM, the only algorithm its identity activation allows) no activation.
 #include <climits>
 
 #include "backends/cuda/cuda_common.h"
@@ -26,6 +28,7 @@ struct ConvSetup {
   Dims x, w, y;  // full dims of X, W and Y
   Dims in, out, kernel, strides, dilations, pad_begin, pad_end;
   bool has_bias = false;
+  bool has_residual = false;  // internal Conv input 3, shaped like Y
   ActParams act;
   bool allow_tf32 = true;
 };
@@ -38,14 +41,18 @@ StatusOr<ConvSetup> conv_setup(const KernelArgs& a, bool transpose) {
   s.dtype = a.in(0).dtype;
   if (!is_nn_float(s.dtype))
     return unsupported("{}: dtype {} is not supported", node.describe(), dtype_name(s.dtype));
-  for (size_t i = 1; i < 3; ++i) {
+  for (size_t i = 1; i < 4; ++i) {
     if (a.has_input(i) && a.in(i).dtype != s.dtype)
       return node_error(node, "input {} has dtype {} but X has {}", i, dtype_name(a.in(i).dtype),
                         dtype_name(s.dtype));
   }
-  if (a.node.num_inputs() > 3)
-    return unsupported("{}: unexpected input 3 (residual fusion is not supported)",
-                       node.describe());
+  if (a.node.num_inputs() > 3) {
+    if (transpose || !is_internal_node(node) || a.node.num_inputs() > 4)
+      return unsupported("{}: unexpected input 3 (only an internal Conv takes a residual)",
+                         node.describe());
+    if (!a.has_input(3)) return node_error(node, "input 3 (residual) is empty");
+    s.has_residual = true;
+  }
   s.x = static_dims(a.in(0).shape);
   s.w = static_dims(a.in(1).shape);
   s.y = static_dims(a.out(0).shape);
@@ -102,6 +109,9 @@ StatusOr<ConvSetup> conv_setup(const KernelArgs& a, bool transpose) {
   if (expect != s.y)
     return internal_error("{}: output has shape {} but the geometry gives {}", node.describe(),
                           dims_to_string(s.y), dims_to_string(expect));
+  if (s.has_residual && static_dims(a.in(3).shape) != s.y)
+    return node_error(node, "residual {} does not match the output shape {}",
+                      dims_to_string(static_dims(a.in(3).shape)), dims_to_string(s.y));
   for (const Dims* d : {&s.x, &s.w, &s.y})
     for (int64_t v : *d)
       if (v > INT_MAX)
@@ -229,13 +239,19 @@ class ConvKernel final : public DeviceKernel {
     TARMAC_RETURN_IF_ERROR(conv_.set_math(run_math(chosen->mathType, s_.dtype, s_.allow_tf32)));
     TARMAC_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
         handles_of(ctx).cudnn, x_.get(), w_.get(), conv_.get(), y_.get(), algo_, &algo_bytes_));
-    // float32 Conv + bias + Relu: cuDNN's fused kernel (bias as [1, M, 1, 1(, 1)]).
-    fused_ = s_.dtype == DType::kFloat32 && s_.has_bias && s_.act.act == EpilogueAct::kRelu;
+    // float32 Conv + bias (+ residual as z, alpha2 = 1) + Relu: cuDNN's fused kernel (bias as
+    // [1, M, 1, 1(, 1)]). Its identity activation runs only with IMPLICIT_PRECOMP_GEMM, so
+    // Conv + bias + residual without activation is fused only when that is the chosen algorithm.
+    const bool identity = s_.has_residual && s_.act.act == EpilogueAct::kNone &&
+                          algo_ == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+    fused_ = s_.dtype == DType::kFloat32 && s_.has_bias &&
+             (s_.act.act == EpilogueAct::kRelu || identity);
     if (fused_) {
       std::vector<int> bd(cudnn_dims(s_.y).size(), 1);
       bd[1] = static_cast<int>(s_.out_channels);
       TARMAC_RETURN_IF_ERROR(bias_.set(dt, bd));
-      TARMAC_RETURN_IF_ERROR(relu_.set(CUDNN_ACTIVATION_RELU, 0.0));
+      TARMAC_RETURN_IF_ERROR(
+          act_.set(identity ? CUDNN_ACTIVATION_IDENTITY : CUDNN_ACTIVATION_RELU, 0.0));
     }
     return Status::ok();
   }
@@ -247,9 +263,10 @@ class ConvKernel final : public DeviceKernel {
     const TensorView& y = outputs[0];  // [N, M, out...]
     if (y.numel() == 0) return Status::ok();
     cudaStream_t stream = stream_of(ctx);
-    const void* x = inputs[0].data;                             // [N, C, in...]
-    const void* w = inputs[1].data;                             // [M, C / group, k...]
-    const void* bias = s_.has_bias ? inputs[2].data : nullptr;  // [M]
+    const void* x = inputs[0].data;                                     // [N, C, in...]
+    const void* w = inputs[1].data;                                     // [M, C / group, k...]
+    const void* bias = s_.has_bias ? inputs[2].data : nullptr;          // [M]
+    const void* residual = s_.has_residual ? inputs[3].data : nullptr;  // [N, M, out...]
     char* ws = static_cast<char*>(ctx.workspace);
     if (pre_pad_) {
       TARMAC_RETURN_IF_ERROR(launch_typed(s_.dtype, [&](auto tag) {
@@ -263,9 +280,12 @@ class ConvKernel final : public DeviceKernel {
     const Scale one{1.f, 1.0}, zero{0.f, 0.0};
     const cudnnHandle_t h = handles_of(ctx).cudnn;
     if (fused_) {
+      // y = act(conv(x) + alpha2 * z + bias); z is the residual, or y itself scaled by 0.
+      const Scale& alpha2 = residual ? one : zero;
+      const void* z = residual ? residual : y.data;  // [N, M, out...]
       const cudnnStatus_t st = cudnnConvolutionBiasActivationForward(
           h, one.ptr(s_.dtype), x_.get(), x, w_.get(), w, conv_.get(), algo_, algo_ws, algo_bytes_,
-          zero.ptr(s_.dtype), y_.get(), y.data, bias_.get(), bias, relu_.get(), y_.get(), y.data);
+          alpha2.ptr(s_.dtype), y_.get(), z, bias_.get(), bias, act_.get(), y_.get(), y.data);
       if (st == CUDNN_STATUS_SUCCESS) return Status::ok();
       if (st != CUDNN_STATUS_NOT_SUPPORTED) TARMAC_CUDNN_CHECK(st);
       fused_ = false;  // this algorithm has no fused form: convolution + epilogue from now on
@@ -273,12 +293,13 @@ class ConvKernel final : public DeviceKernel {
     TARMAC_CUDNN_CHECK(cudnnConvolutionForward(h, one.ptr(s_.dtype), x_.get(), x, w_.get(), w,
                                                conv_.get(), algo_, algo_ws, algo_bytes_,
                                                zero.ptr(s_.dtype), y_.get(), y.data));
-    if (!bias && s_.act.act == EpilogueAct::kNone) return Status::ok();
+    if (!bias && !residual && s_.act.act == EpilogueAct::kNone) return Status::ok();
     const int64_t inner = y.numel() / (s_.batch * s_.out_channels);
     return launch_typed(s_.dtype, [&](auto tag) {
       using T = decltype(tag);
-      return launch_bias_act<T>(static_cast<T*>(y.data), y.numel(), static_cast<const T*>(bias),
-                                inner, s_.out_channels, s_.act, stream);
+      return launch_bias_residual_act<T>(
+          static_cast<T*>(y.data), y.numel(), static_cast<const T*>(bias),
+          static_cast<const T*>(residual), inner, s_.out_channels, s_.act, stream);
     });
   }
 
@@ -287,7 +308,7 @@ class ConvKernel final : public DeviceKernel {
   cudnn::TensorDesc x_, y_, bias_;
   cudnn::FilterDesc w_;
   cudnn::ConvDesc conv_;
-  cudnn::ActivationDesc relu_;
+  cudnn::ActivationDesc act_;
   cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
   size_t algo_bytes_ = 0, pad_bytes_ = 0;
   bool pre_pad_ = false, fused_ = false;

@@ -57,13 +57,14 @@ __device__ __forceinline__ C activate(C x, const ActParams& p) {
 }
 
 template <typename T>
-__global__ void bias_act_kernel(T* y, int64_t n, const T* bias, int64_t inner, int64_t channels,
-                                ActParams a) {
+__global__ void bias_act_kernel(T* y, int64_t n, const T* bias, const T* residual, int64_t inner,
+                                int64_t channels, ActParams a) {
   using C = compute_t<T>;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
        i += int64_t{gridDim.x} * blockDim.x) {
     C v = load(y[i]);
     if (bias) v += load(bias[(i / inner) % channels]);
+    if (residual) v += load(residual[i]);  // after the bias, before the activation
     y[i] = store<T>(activate<C>(v, a));
   }
 }
@@ -116,7 +117,19 @@ template <typename T>
 cudaError_t launch_bias_act(T* y, int64_t n, const T* bias, int64_t inner, int64_t channels,
                             ActParams a, cudaStream_t stream) {
   if (n <= 0 || (bias == nullptr && a.act == EpilogueAct::kNone)) return cudaSuccess;
-  bias_act_kernel<T><<<nn_blocks(n), kNnThreads, 0, stream>>>(y, n, bias, inner, channels, a);
+  bias_act_kernel<T>
+      <<<nn_blocks(n), kNnThreads, 0, stream>>>(y, n, bias, nullptr, inner, channels, a);
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t launch_bias_residual_act(T* y, int64_t n, const T* bias, const T* residual,
+                                     int64_t inner, int64_t channels, ActParams a,
+                                     cudaStream_t stream) {
+  if (n <= 0 || (bias == nullptr && residual == nullptr && a.act == EpilogueAct::kNone))
+    return cudaSuccess;
+  bias_act_kernel<T>
+      <<<nn_blocks(n), kNnThreads, 0, stream>>>(y, n, bias, residual, inner, channels, a);
   return cudaGetLastError();
 }
 
@@ -153,6 +166,8 @@ cudaError_t launch_window_copy(const T* src, T* dst, WindowCopy g, const T* bias
 #define TARMAC_NN_EPILOGUE(T)                                                                 \
   template cudaError_t launch_bias_act<T>(T*, int64_t, const T*, int64_t, int64_t, ActParams, \
                                           cudaStream_t);                                      \
+  template cudaError_t launch_bias_residual_act<T>(T*, int64_t, const T*, const T*, int64_t,  \
+                                                   int64_t, ActParams, cudaStream_t);         \
   template cudaError_t launch_broadcast_bias_act<T>(T*, Shape8, const T*, Shape8, ActParams,  \
                                                     cudaStream_t);                            \
   template cudaError_t launch_broadcast_copy<T>(const T*, Shape8, T*, Shape8, cudaStream_t);  \

@@ -1,6 +1,7 @@
-// Epilogues of the nn family: bias add + fused activation (the formulas of apply_activation in
-// ir/fused_ops.h), broadcast copies (Gemm's C) and window copies (explicit zero padding before
-// cuDNN, which pads symmetrically only, and the crop after a full-size ConvTranspose).
+// Epilogues of the nn family: bias add (+ residual add) + fused activation (the formulas of
+// apply_activation in ir/fused_ops.h), broadcast copies (Gemm's C) and window copies (explicit zero
+// padding before cuDNN, which pads symmetrically only, and the crop after a full-size
+// ConvTranspose).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -39,6 +40,14 @@ struct ActParams {
 template <typename T>
 cudaError_t launch_bias_act(T* y, int64_t n, const T* bias, int64_t inner, int64_t channels,
                             ActParams a, cudaStream_t stream);
+
+/// y[i] = act(y[i] + bias[(i / inner) % channels] + residual[i]) in place: the epilogue of an
+/// internal Conv with a residual (ir/fused_ops.h); residual [outer, channels, inner] must not
+/// alias y; bias may be nullptr.
+template <typename T>
+cudaError_t launch_bias_residual_act(T* y, int64_t n, const T* bias, const T* residual,
+                                     int64_t inner, int64_t channels, ActParams a,
+                                     cudaStream_t stream);
 
 /// y[i] = act(y[i] + bias[broadcast offset of i]) in place; y has dims `out`, bias is read
 /// through `bias_strides` (broadcast_strides against out; 0 on broadcast axes).
