@@ -53,35 +53,37 @@ inline bool takes_activation(std::string_view op) {
   return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
 }
 
-/// The activation's value at x (reference formula; alpha/beta as described above).
-inline double apply_activation(Activation a, double x, double alpha, double beta) {
+/// The activation's value at x (reference formula; alpha/beta as described above), computed
+/// in C (float for float/half data, double for double).
+template <typename C>
+inline C apply_activation(Activation a, C x, C alpha, C beta) {
   switch (a) {
     case Activation::kNone:
       return x;
     case Activation::kRelu:
-      return x > 0 ? x : 0;
+      return x > C(0) ? x : C(0);
     case Activation::kClip:
       return x < alpha ? alpha : (x > beta ? beta : x);
     case Activation::kLeakyRelu:
-      return x < 0 ? alpha * x : x;
+      return x < C(0) ? alpha * x : x;
     case Activation::kSigmoid:
-      return 1 / (1 + std::exp(-x));
+      return C(1) / (C(1) + std::exp(-x));
     case Activation::kHardSigmoid: {
-      const double y = alpha * x + beta;
-      return y < 0 ? 0 : (y > 1 ? 1 : y);
+      const C y = alpha * x + beta;
+      return y < C(0) ? C(0) : (y > C(1) ? C(1) : y);
     }
     case Activation::kHardSwish: {
-      const double y = x / 6 + 0.5;
-      return x * (y < 0 ? 0 : (y > 1 ? 1 : y));
+      const C y = x / C(6) + C(0.5);
+      return x * (y < C(0) ? C(0) : (y > C(1) ? C(1) : y));
     }
     case Activation::kSilu:
-      return x / (1 + std::exp(-x));
+      return x / (C(1) + std::exp(-x));
     case Activation::kGelu:
-      return 0.5 * x * (1 + std::erf(x * M_SQRT1_2));
+      return C(0.5) * x * (C(1) + std::erf(x * C(M_SQRT1_2)));
     case Activation::kGeluTanh:
-      return 0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+      return C(0.5) * x * (C(1) + std::tanh(C(0.7978845608028654) * (x + C(0.044715) * x * x * x)));
     case Activation::kMish:
-      return x * std::tanh(x > 20 ? x : std::log1p(std::exp(x)));
+      return x * std::tanh(x > C(20) ? x : std::log1p(std::exp(x)));
     case Activation::kTanh:
       return std::tanh(x);
   }

@@ -240,7 +240,7 @@ TEST(CudaElementwiseActivation, InplaceMatchesReferenceFormula) {
       Tensor ref32 = Tensor::zeros(DType::kFloat32, {n});
       for (int64_t i = 0; i < n; ++i)
         ref32.data<float>()[i] =
-            static_cast<float>(apply_activation(act, x.as_double(i), alpha, beta));
+            static_cast<float>(apply_activation<double>(act, x.as_double(i), alpha, beta));
       const Tensor ref = t == DType::kFloat32 ? ref32 : ref32.cast(t);
 
       auto buf = cuda::DeviceBuffer::allocate(x.nbytes());
