@@ -162,4 +162,24 @@ Tensor Tensor::cast(DType to) const {
   return out;
 }
 
+double relative_l2_error(const Tensor& got, const Tensor& ref) {
+  if (got.dims() != ref.dims() || got.dtype() != ref.dtype()) return 1e30;
+  double num = 0, den = 0;
+  for (int64_t k = 0; k < ref.numel(); ++k) {
+    const double a = got.as_double(k), b = ref.as_double(k);
+    if (std::isnan(a) || std::isnan(b)) {
+      if (std::isnan(a) != std::isnan(b)) return 1e30;
+      continue;
+    }
+    if (std::isinf(a) || std::isinf(b)) {
+      if (a != b) return 1e30;
+      continue;
+    }
+    num += (a - b) * (a - b);
+    den += b * b;
+  }
+  if (!is_floating(ref.dtype())) return num == 0 ? 0 : 1e30;
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
 }  // namespace tarmac

@@ -20,6 +20,12 @@ std::string dims_to_string(const Dims& dims);
 /// Row-major strides in elements.
 Dims row_major_strides(const Dims& dims);
 
+class Tensor;
+/// Relative L2 error of `got` against `ref` (||got - ref|| / ||ref||, absolute when ref is all
+/// zeros). NaN and Inf must sit at the same positions with the same values and are then left
+/// out; a dtype or shape mismatch, misplaced NaN/Inf or any integer difference gives 1e30.
+double relative_l2_error(const Tensor& got, const Tensor& ref);
+
 /// Largest single allocation tarmac makes on the host; larger requests are refused with
 /// kResourceExhausted instead of being attempted. Defaults to the physical memory size.
 size_t max_host_allocation_bytes();

@@ -38,6 +38,13 @@ StatusOr<Activation> activation_of(const Node& node) {
   return node_error(node, "unknown fused activation '{}'", s);
 }
 
+std::string layer_type(const Node& n) {
+  std::string t = n.op_type;
+  if (n.op_type == "MatMul" && n.has_input(2)) t.append("+Bias");
+  if (n.has_attr("activation")) t.append("+").append(n.attr_string("activation", ""));
+  return t;
+}
+
 bool is_internal_op_type(std::string_view op) {
   return takes_activation(op) || op == "LayerNormalization" || op == "Gelu";
 }

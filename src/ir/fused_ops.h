@@ -48,6 +48,8 @@ StatusOr<Activation> activation_of(const Node& node);
 inline bool is_internal_node(const Node& n) { return n.domain == kInternalDomain; }
 /// Op types that may appear in the internal domain.
 bool is_internal_op_type(std::string_view op_type);
+/// A layer's type as layer tables print it: the op plus its fused parts ("MatMul+Bias+Gelu").
+std::string layer_type(const Node& node);
 /// Can `op_type` carry an activation epilogue?
 inline bool takes_activation(std::string_view op) {
   return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";

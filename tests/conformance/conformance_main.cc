@@ -129,34 +129,30 @@ std::string out_of_scope(const std::string& model_path) {
   return "";
 }
 
+/// Loads test_data_set_* inputs bound to graph input names (by name, else by position).
+std::string load_inputs(const fs::path& set_dir, const std::vector<std::string>& input_names,
+                        std::vector<std::pair<std::string, Tensor>>* inputs) {
+  const auto in_files = sorted_files(set_dir, "input_");
+  for (size_t i = 0; i < in_files.size(); ++i) {
+    auto t = load_named_tensor_proto_file(in_files[i]);
+    if (!t.is_ok()) return "input: " + t.status().message();
+    std::string name = t->first;
+    if (std::find(input_names.begin(), input_names.end(), name) == input_names.end()) {
+      if (i >= input_names.size())
+        return fmt::format("input file {} has no matching graph input", in_files[i]);
+      name = input_names[i];
+    }
+    inputs->emplace_back(name, std::move(t->second));
+  }
+  return "";
+}
+
 /// Optimized-vs-unoptimized agreement over the whole run.
 struct OptimizerStats {
   int compared = 0;
   double max_rel_l2 = 0;
   std::string worst;
 };
-
-/// Relative L2 error of `got` against `ref` (0 for equal integer tensors, 1 for any integer
-/// mismatch); NaNs must sit at the same positions.
-double rel_l2(const Tensor& got, const Tensor& ref) {
-  if (got.dims() != ref.dims() || got.dtype() != ref.dtype()) return 1e30;
-  double num = 0, den = 0;
-  for (int64_t k = 0; k < ref.numel(); ++k) {
-    const double a = got.as_double(k), b = ref.as_double(k);
-    if (std::isnan(a) || std::isnan(b)) {
-      if (std::isnan(a) != std::isnan(b)) return 1e30;
-      continue;
-    }
-    if (std::isinf(a) || std::isinf(b)) {
-      if (a != b) return 1e30;
-      continue;
-    }
-    num += (a - b) * (a - b);
-    den += b * b;
-  }
-  if (!is_floating(ref.dtype())) return num == 0 ? 0 : 1;
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-}
 
 /// The optimized graph must compute what the unoptimized one does (float32 relative L2).
 constexpr double kOptimizerTolerance = 1e-5;
@@ -184,18 +180,7 @@ std::string run_test(const fs::path& dir, const Tolerance& tol, OptimizerStats* 
     if (!e.is_directory() || e.path().filename().string().rfind("test_data_set_", 0) != 0) continue;
     ++sets;
     std::vector<std::pair<std::string, Tensor>> inputs;
-    const auto in_files = sorted_files(e.path(), "input_");
-    for (size_t i = 0; i < in_files.size(); ++i) {
-      auto t = load_named_tensor_proto_file(in_files[i]);
-      if (!t.is_ok()) return "input: " + t.status().message();
-      std::string name = t->first;
-      if (std::find(input_names.begin(), input_names.end(), name) == input_names.end()) {
-        if (i >= input_names.size())
-          return fmt::format("input file {} has no matching graph input", in_files[i]);
-        name = input_names[i];
-      }
-      inputs.emplace_back(name, std::move(t->second));
-    }
+    if (std::string why = load_inputs(e.path(), input_names, &inputs); !why.empty()) return why;
     std::vector<std::vector<Tensor>> results(engines.size());
     for (size_t k = 0; k < engines.size(); ++k) {
       Status st = engines[k]->run(inputs, &results[k]);
@@ -217,7 +202,7 @@ std::string run_test(const fs::path& dir, const Tolerance& tol, OptimizerStats* 
       }
     }
     for (size_t i = 0; i < results[0].size(); ++i) {
-      const double err = rel_l2(results[1][i], results[0][i]);
+      const double err = relative_l2_error(results[1][i], results[0][i]);
       ++stats->compared;
       if (err > stats->max_rel_l2) {
         stats->max_rel_l2 = err;
@@ -229,24 +214,6 @@ std::string run_test(const fs::path& dir, const Tolerance& tol, OptimizerStats* 
     }
   }
   if (sets == 0) return "no test_data_set_* folders";
-  return "";
-}
-
-/// Loads test_data_set_* inputs bound to graph input names (by name, else by position).
-std::string load_inputs(const fs::path& set_dir, const std::vector<std::string>& input_names,
-                        std::vector<std::pair<std::string, Tensor>>* inputs) {
-  const auto in_files = sorted_files(set_dir, "input_");
-  for (size_t i = 0; i < in_files.size(); ++i) {
-    auto t = load_named_tensor_proto_file(in_files[i]);
-    if (!t.is_ok()) return "input: " + t.status().message();
-    std::string name = t->first;
-    if (std::find(input_names.begin(), input_names.end(), name) == input_names.end()) {
-      if (i >= input_names.size())
-        return fmt::format("input file {} has no matching graph input", in_files[i]);
-      name = input_names[i];
-    }
-    inputs->emplace_back(name, std::move(t->second));
-  }
   return "";
 }
 

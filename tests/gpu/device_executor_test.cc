@@ -68,7 +68,8 @@ TEST(DeviceExecutor, MatchesCpuWithAndWithoutCudaGraph) {
       Status s = (*ex)->run(in, &got);
       ASSERT_TRUE(s.is_ok()) << s.message();
       ASSERT_EQ(got.size(), want.size());
-      EXPECT_LE(relative_l2(got[0], want[0]), 1e-5) << "cuda graph " << graph << " run " << rep;
+      EXPECT_LE(relative_l2_error(got[0], want[0]), 1e-5)
+          << "cuda graph " << graph << " run " << rep;
     }
     const DeviceMemoryReport& m = (*ex)->memory();
     EXPECT_GE(m.arena_bytes, m.lower_bound_bytes);

@@ -251,7 +251,7 @@ TEST(CudaElementwiseActivation, InplaceMatchesReferenceFormula) {
       ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
       Tensor got = Tensor::zeros(t, {n});
       ASSERT_EQ(cudaMemcpy(got.raw(), buf->get(), x.nbytes(), cudaMemcpyDeviceToHost), cudaSuccess);
-      EXPECT_LE(relative_l2(got, ref), t == DType::kFloat32 ? 1e-5 : 1e-2);
+      EXPECT_LE(relative_l2_error(got, ref), t == DType::kFloat32 ? 1e-5 : 1e-2);
     }
   }
   // Empty tensors launch nothing; float64 is refused.

@@ -145,26 +145,6 @@ StatusOr<GpuResult> run_gpu_case(const GpuCase& c) {
   return r;
 }
 
-double relative_l2(const Tensor& got, const Tensor& ref) {
-  if (got.dims() != ref.dims() || got.dtype() != ref.dtype()) return 1e30;
-  double num = 0, den = 0;
-  for (int64_t k = 0; k < ref.numel(); ++k) {
-    const double a = got.as_double(k), b = ref.as_double(k);
-    if (std::isnan(a) || std::isnan(b)) {
-      if (std::isnan(a) != std::isnan(b)) return 1e30;
-      continue;
-    }
-    if (std::isinf(a) || std::isinf(b)) {
-      if (a != b) return 1e30;
-      continue;
-    }
-    num += (a - b) * (a - b);
-    den += b * b;
-  }
-  if (!is_floating(ref.dtype())) return num == 0 ? 0 : 1e30;
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-}
-
 void expect_gpu_matches_cpu(const GpuCase& c, double tol) {
   auto r = run_gpu_case(c);
   ASSERT_TRUE(r.is_ok()) << c.op << ": " << r.status().message();
@@ -175,7 +155,7 @@ void expect_gpu_matches_cpu(const GpuCase& c, double tol) {
     ASSERT_EQ(a.dtype(), b.dtype()) << c.op << " output " << i;
     ASSERT_EQ(a.dims(), b.dims()) << c.op << " output " << i << ": gpu " << dims_to_string(a.dims())
                                   << " cpu " << dims_to_string(b.dims());
-    const double err = relative_l2(a, b);
+    const double err = relative_l2_error(a, b);
     EXPECT_LE(err, is_floating(b.dtype()) ? tol : 0.0)
         << c.op << " output " << i << " " << dims_to_string(b.dims()) << " "
         << dtype_name(b.dtype());

@@ -72,7 +72,4 @@ StatusOr<GpuResult> run_gpu_case(const GpuCase& c);
 /// NaN/Inf at the same positions; integers and bools exactly.
 void expect_gpu_matches_cpu(const GpuCase& c, double tol);
 
-/// Relative L2 error of `got` against `ref` (1e30 on dtype/dims/NaN-position mismatch).
-double relative_l2(const Tensor& got, const Tensor& ref);
-
 }  // namespace tarmac::testing

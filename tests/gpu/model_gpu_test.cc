@@ -91,7 +91,7 @@ TEST(CudaModels, MatchReferenceInEveryPrecision) {
       ASSERT_TRUE(s.is_ok()) << label << ": " << s.message();
       ASSERT_EQ(got.size(), want.size()) << label;
       for (size_t i = 0; i < got.size(); ++i) {
-        const double err = relative_l2(got[i], want[i]);
+        const double err = relative_l2_error(got[i], want[i]);
         const DeviceMemoryReport& mem = (*ex)->memory();
         auto t = (*ex)->time_compute();
         std::printf(

@@ -75,18 +75,6 @@ std::vector<fs::path> numbered_files(const fs::path& dir, const std::string& pre
   }
 }
 
-double relative_l2(const Tensor& got, const Tensor& want) {
-  const float* a = got.data<float>();
-  const float* b = want.data<float>();
-  double diff = 0, norm = 0;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    const double d = static_cast<double>(a[i]) - static_cast<double>(b[i]);
-    diff += d * d;
-    norm += static_cast<double>(b[i]) * static_cast<double>(b[i]);
-  }
-  return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
-}
-
 class ModelTest : public testing::TestWithParam<std::string> {};
 
 TEST_P(ModelTest, MatchesOnnxRuntime) {
@@ -155,7 +143,7 @@ TEST_P(ModelTest, MatchesOnnxRuntime) {
       ASSERT_EQ(outputs[i].dims(), want->dims())
           << "output " << i << " has shape " << dims_to_string(outputs[i].dims()) << ", expected "
           << dims_to_string(want->dims());
-      const double err = relative_l2(outputs[i], *want);
+      const double err = relative_l2_error(outputs[i], *want);
       std::printf("%s (%s): output %zu [%s] relative L2 error %.3g (limit %g)\n", name.c_str(),
                   mode, i, dims_to_string(want->dims()).c_str(), err, kMaxRelativeL2);
       RecordProperty(std::string(mode) + "_relative_l2_output_" + std::to_string(i),
@@ -164,7 +152,7 @@ TEST_P(ModelTest, MatchesOnnxRuntime) {
     }
   }
   for (size_t i = 0; i < results[0].size(); ++i) {
-    const double err = relative_l2(results[1][i], results[0][i]);
+    const double err = relative_l2_error(results[1][i], results[0][i]);
     std::printf("%s: output %zu optimized vs unoptimized relative L2 %.3g\n", name.c_str(), i, err);
     EXPECT_LE(err, kMaxRelativeL2) << "optimized vs unoptimized, output " << i;
   }

@@ -8,6 +8,7 @@
 #include "backends/backend.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "ir/fused_ops.h"
 #include "ir/inference.h"
 #include "ir/verifier.h"
 #include "onnx/importer.h"
@@ -36,13 +37,6 @@ nlohmann::json value_json(const Value& v) {
   nlohmann::json j = {{"name", v.name}, {"dtype", std::string(dtype_name(v.type.dtype))}};
   j["shape"] = v.type.has_shape ? dims : nlohmann::json(nullptr);
   return j;
-}
-
-std::string layer_type(const Node& n) {
-  std::string t = n.op_type;
-  if (n.op_type == "MatMul" && n.has_input(2)) t += "+Bias";
-  if (n.has_attr("activation")) t += "+" + n.attr_string("activation", "");
-  return t;
 }
 
 std::string values_string(const std::vector<Value*>& vs) {

@@ -9,6 +9,7 @@
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_common.h"
 #include "builder/precision.h"
+#include "ir/fused_ops.h"
 #include "ir/inference.h"
 #include "ir/verifier.h"
 #include "passes/pass_manager.h"
@@ -71,6 +72,9 @@ class CudaDeviceExecutor final : public DeviceExecutor {
     return TensorView{s.dtype, s.dims, address(slot)};
   }
   Status enqueue_steps();
+  /// One step: its kernel on the stream, or the CPU fallback.
+  Status enqueue_step(const Step& step, std::vector<TensorView>* ins,
+                      std::vector<TensorView>* outs);
   Status run_host_step(const Step& step);
 
   Model model_;
@@ -91,13 +95,6 @@ class CudaDeviceExecutor final : public DeviceExecutor {
   DeviceMemoryReport memory_;
   std::vector<DeviceLayer> layers_;
 };
-
-std::string layer_type(const Node& n) {
-  std::string t = n.op_type;
-  if (n.op_type == "MatMul" && n.has_input(2)) t.append("+Bias");
-  if (n.has_attr("activation")) t.append("+").append(n.attr_string("activation", ""));
-  return t;
-}
 
 Status CudaDeviceExecutor::prepare(Model model, const DeviceExecutorOptions& o) {
   TARMAC_RETURN_IF_ERROR(cuda::device_available());
@@ -313,20 +310,19 @@ Status CudaDeviceExecutor::run_host_step(const Step& step) {
   return Status::ok();
 }
 
+Status CudaDeviceExecutor::enqueue_step(const Step& step, std::vector<TensorView>* ins,
+                                        std::vector<TensorView>* outs) {
+  if (!step.device) return run_host_step(step);
+  ins->clear();
+  outs->clear();
+  for (int s : step.inputs) ins->push_back(view(s));
+  for (int s : step.outputs) outs->push_back(view(s));
+  return step.device->enqueue(*ins, *outs, launch_).with_context(step.node->describe());
+}
+
 Status CudaDeviceExecutor::enqueue_steps() {
   std::vector<TensorView> ins, outs;
-  for (const Step& step : steps_) {
-    if (!step.device) {
-      TARMAC_RETURN_IF_ERROR(run_host_step(step));
-      continue;
-    }
-    ins.clear();
-    outs.clear();
-    for (int s : step.inputs) ins.push_back(view(s));
-    for (int s : step.outputs) outs.push_back(view(s));
-    Status st = step.device->enqueue(ins, outs, launch_);
-    if (!st.is_ok()) return st.with_context(step.node->describe());
-  }
+  for (const Step& step : steps_) TARMAC_RETURN_IF_ERROR(enqueue_step(step, &ins, &outs));
   return Status::ok();
 }
 
@@ -424,16 +420,7 @@ StatusOr<std::vector<double>> CudaDeviceExecutor::profile_layers(int iterations)
   for (int it = 0; it < iterations && st.is_ok(); ++it) {
     cudaEventRecord(events[0], stream_);
     for (size_t i = 0; i < steps_.size() && st.is_ok(); ++i) {
-      const Step& step = steps_[i];
-      if (step.device) {
-        ins.clear();
-        outs.clear();
-        for (int s : step.inputs) ins.push_back(view(s));
-        for (int s : step.outputs) outs.push_back(view(s));
-        st = step.device->enqueue(ins, outs, launch_);
-      } else {
-        st = run_host_step(step);
-      }
+      st = enqueue_step(steps_[i], &ins, &outs);
       cudaEventRecord(events[i + 1], stream_);
     }
     if (cudaEventSynchronize(events.back()) != cudaSuccess) st = internal_error("profiling failed");

@@ -46,16 +46,6 @@ std::vector<Tensor> run(Model m) {
   return out;
 }
 
-double rel_l2(const Tensor& a, const Tensor& b) {
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < b.numel(); ++i) {
-    const double d = a.as_double(i) - b.as_double(i);
-    num += d * d;
-    den += b.as_double(i) * b.as_double(i);
-  }
-  return std::sqrt(num / den);
-}
-
 const Node* find(const Model& m, const std::string& name) {
   for (const auto& n : m.graph.nodes)
     if (n->name == name) return n.get();
@@ -86,7 +76,7 @@ TEST(Precision, HalfAndBFloat16KeepTheInterfaceAndTheAnswers) {
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i) {
       EXPECT_EQ(got[i].dtype(), DType::kFloat32);
-      EXPECT_LE(rel_l2(got[i], want[i]), dt == DType::kFloat16 ? 2e-3 : 1e-2)
+      EXPECT_LE(relative_l2_error(got[i], want[i]), dt == DType::kFloat16 ? 2e-3 : 1e-2)
           << dtype_name(dt) << " output " << i;
     }
   }
@@ -105,7 +95,7 @@ TEST(Precision, KeptLayersStayFloat32WithCastsAtTheBoundary) {
   EXPECT_EQ(find(m, "mul")->outputs[0]->type.dtype, DType::kFloat16);
   const std::vector<Tensor> want = run(block());
   const std::vector<Tensor> got = run(std::move(m));
-  EXPECT_LE(rel_l2(got[0], want[0]), 2e-3);
+  EXPECT_LE(relative_l2_error(got[0], want[0]), 2e-3);
 }
 
 TEST(Precision, RejectsNonHalfTarget) {

@@ -138,14 +138,7 @@ void expect_same_outputs(const std::function<Model()>& make, Model optimized, do
   for (size_t i = 0; i < a.size(); ++i) {
     ASSERT_EQ(a[i].dims(), b[i].dims()) << "output " << i;
     ASSERT_EQ(a[i].dtype(), b[i].dtype()) << "output " << i;
-    double num = 0, den = 0;
-    for (int64_t k = 0; k < a[i].numel(); ++k) {
-      const double x = a[i].as_double(k), y = b[i].as_double(k);
-      num += (x - y) * (x - y);
-      den += x * x;
-    }
-    const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-    EXPECT_LE(rel, tol) << "output " << i << " relative L2 error";
+    EXPECT_LE(relative_l2_error(b[i], a[i]), tol) << "output " << i << " relative L2 error";
   }
 }
 
