@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "ir/fused_ops.h"
 #include "ir/inference.h"
 #include "ir/verifier.h"
 
@@ -27,6 +28,17 @@ bool always_fp32(const Node& n) {
                                             "ReduceL2",
                                             "ReduceSumSquare",
                                             "CumSum"};
+  if (is_internal_node(n) && n.op_type == "FusedElementwise") {
+    // An elementwise chain (passes/elementwise_fusion) containing such an op keeps float32.
+    const std::string chain = n.attr_string("ops", "");
+    for (size_t b = 0; b < chain.size();) {
+      size_t e = chain.find(',', b);
+      if (e == std::string::npos) e = chain.size();
+      if (ops.count(chain.substr(b, e - b))) return true;
+      b = e + 1;
+    }
+    return false;
+  }
   return ops.count(n.op_type) != 0;
 }
 
@@ -35,7 +47,7 @@ bool always_fp32(const Node& n) {
 bool promotes(const Node& n) {
   static const std::set<std::string> ops = {"Add", "Sub",  "Mul",    "Div",   "Max", "Min",
                                             "Sum", "Mean", "Concat", "Where", "Neg", "Abs"};
-  return ops.count(n.op_type) != 0;
+  return ops.count(n.op_type) != 0 || (is_internal_node(n) && n.op_type == "FusedElementwise");
 }
 
 /// Inputs that stay float32 even on converted nodes (their type is fixed by the op).

@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include "ir/elementwise_program.h"
+
 namespace tarmac {
 
 namespace {
@@ -39,14 +41,24 @@ StatusOr<Activation> activation_of(const Node& node) {
 }
 
 std::string layer_type(const Node& n) {
+  if (is_internal_node(n) && n.op_type == "Transpose")
+    return n.attr_ints("perm") == Dims{0, 2, 3, 1} ? "Reformat(NCHW->NHWC)"
+                                                   : "Reformat(NHWC->NCHW)";
+  if (is_internal_node(n) && n.op_type == kFusedElementwiseOp)
+    return std::string(kFusedElementwiseOp)
+        .append("(")
+        .append(n.attr_string("ops", ""))
+        .append(")");
   std::string t = n.op_type;
+  if (is_nhwc_node(n)) t.append("(NHWC)");
   if (n.op_type == "MatMul" && n.has_input(2)) t.append("+Bias");
   if (n.has_attr("activation")) t.append("+").append(n.attr_string("activation", ""));
   return t;
 }
 
 bool is_internal_op_type(std::string_view op) {
-  return takes_activation(op) || op == "LayerNormalization" || op == "Gelu";
+  return takes_activation(op) || op == "LayerNormalization" || op == "Gelu" || op == "Transpose" ||
+         op == kFusedElementwiseOp;
 }
 
 }  // namespace tarmac

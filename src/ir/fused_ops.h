@@ -12,6 +12,16 @@
 //       LeakyRelu alpha (0.01), HardSigmoid alpha/beta (0.2/0.5).
 //   LayerNormalization (opset-17 semantics), Gelu (opset-20 semantics, attribute
 //       `approximate`) — recognized decompositions in models whose opset predates the op.
+//   Conv / ConvTranspose with attribute `layout` = "NHWC" (builder/layout.h): 2-D only; X, Y
+//       and the residual are channels-last [N, H, W, C], and the weight is stored [M, kH, kW,
+//       C/group] (Conv) or [C, kH, kW, M/group] (ConvTranspose): the ONNX weight permuted by
+//       (0, 2, 3, 1). Absent or "NCHW": the ONNX layout.
+//   Transpose — a reformat layer the layout assignment inserted between an NCHW and an NHWC
+//       region (perm (0, 2, 3, 1) or (0, 3, 1, 2)); the ONNX Transpose's semantics.
+//   FusedElementwise — a chain of elementwise ops (elementwise_fusion) as one node: inputs 0..N-1
+//       (N <= 8) of one dtype, float32, float16 or bfloat16, numpy-broadcast to the output;
+//       attributes `program` (ints), `constants` (floats) and `ops` (string) encode a register
+//       program (ir/elementwise_program.h) evaluated in float32 and rounded once to the dtype.
 #pragma once
 
 #include <cmath>
@@ -46,6 +56,10 @@ std::string_view activation_name(Activation a);
 StatusOr<Activation> activation_of(const Node& node);
 /// Internal-domain node?
 inline bool is_internal_node(const Node& n) { return n.domain == kInternalDomain; }
+/// Is this node an internal channels-last Conv / ConvTranspose (`layout` = "NHWC")?
+inline bool is_nhwc_node(const Node& n) {
+  return is_internal_node(n) && n.attr_string("layout", "NCHW") == "NHWC";
+}
 /// Op types that may appear in the internal domain.
 bool is_internal_op_type(std::string_view op_type);
 /// A layer's type as layer tables print it: the op plus its fused parts ("MatMul+Bias+Gelu").

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "ir/elementwise_program.h"
+#include "ir/fused_ops.h"
 #include "ir/op_registry.h"
 
 namespace tarmac {
@@ -97,8 +99,10 @@ bool is_foldable_op(const Node& node) {
 Status infer_graph(Graph& graph, int64_t opset, const InferOptions& options) {
   for (auto& node_ptr : graph.nodes) {
     Node& node = *node_ptr;
-    const OpInfo* info = find_op(node.op_type);
-    if (!info) return node_error(node, "op is not supported");
+    // FusedElementwise is the one internal op with no ONNX counterpart to borrow inference from.
+    const bool fused_ew = is_internal_node(node) && node.op_type == kFusedElementwiseOp;
+    const OpInfo* info = fused_ew ? nullptr : find_op(node.op_type);
+    if (!info && !fused_ew) return node_error(node, "op is not supported");
     InferContext ctx{node, opset, &graph, {}, {}, std::vector<ValueType>(node.outputs.size())};
     bool all_const = true;
     for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -120,7 +124,7 @@ Status infer_graph(Graph& graph, int64_t opset, const InferOptions& options) {
       ctx.inputs.pop_back();
       ctx.values.pop_back();
     }
-    TARMAC_RETURN_IF_ERROR(info->infer(ctx));
+    TARMAC_RETURN_IF_ERROR(fused_ew ? infer_fused_elementwise(ctx) : info->infer(ctx));
 
     std::vector<Tensor> folded;
     bool have_fold = fold_shape_op(node, opset, ctx.inputs, &folded);

@@ -100,6 +100,8 @@ PassManager default_pipeline() {
   pm.add(make_matmul_add_fusion_pass());
   pm.add(make_conv_residual_fusion_pass());
   pm.add(make_activation_fusion_pass());
+  // Last of the fusions: it takes only the elementwise work the pattern fusions left.
+  pm.add(make_elementwise_fusion_pass());
   pm.add(make_dead_code_elimination_pass());
   return pm;
 }

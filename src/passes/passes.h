@@ -18,6 +18,7 @@ std::unique_ptr<Pass> make_layernorm_fusion_pass();
 std::unique_ptr<Pass> make_gelu_fusion_pass();
 std::unique_ptr<Pass> make_conv_residual_fusion_pass();
 std::unique_ptr<Pass> make_activation_fusion_pass();
+std::unique_ptr<Pass> make_elementwise_fusion_pass();
 std::unique_ptr<Pass> make_dead_code_elimination_pass();
 
 }  // namespace tarmac

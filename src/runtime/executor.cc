@@ -54,6 +54,7 @@ Status Executor::prepare(const ExecutorOptions& options) {
   if (options.precision != DType::kFloat32) {
     PrecisionOptions p;
     p.dtype = options.precision;
+    p.keep_fp32 = options.keep_fp32;
     TARMAC_RETURN_IF_ERROR(assign_precision(model_, p));
   }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,8 @@ struct ExecutorOptions {
   bool optimize = true;
   /// kFloat32, or kFloat16 / kBFloat16 to compute in half precision (builder/precision.h).
   DType precision = DType::kFloat32;
+  /// Layers kept in float32 when precision is half.
+  std::set<std::string> keep_fp32;
   /// Receives the passes' rewrite log when set (`--verbose`).
   std::function<void(const std::string&)> log;
 };

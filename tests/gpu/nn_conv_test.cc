@@ -250,6 +250,55 @@ TEST(CudaNnConvTranspose, OneDimensionalHalfAndFused) {
   expect_gpu_matches_cpu(f, kExact);
 }
 
+/// Channels-last internal Conv / ConvTranspose (ir/fused_ops.h): X [N, H, W, C], the weight
+/// permuted by (0, 2, 3, 1), an optional residual shaped like the NHWC output.
+GpuCase nhwc_conv(const std::string& op, DType dt, const Dims& x_nhwc, const Dims& w_nhwc,
+                  int64_t bias, uint64_t seed, const std::string& act) {
+  GpuCase c = conv(op, dt, x_nhwc, w_nhwc, bias, seed);
+  c.domain = "tarmac";
+  c.attr_string("layout", "NHWC");
+  if (!act.empty()) c.attr_string("activation", act);
+  return c;
+}
+
+TEST(CudaNnConv, ChannelsLastAllFloatTypes) {
+  TARMAC_REQUIRE_GPU();
+  for (DType dt : {DType::kFloat32, DType::kFloat16, DType::kBFloat16}) {
+    SCOPED_TRACE(dtype_name(dt));
+    const double tol = dt == DType::kFloat32 ? kExact : kHalf;
+    // 3x3, odd extents, channels not a multiple of 8, bias + Relu in the epilogue.
+    GpuCase c = nhwc_conv("Conv", dt, {2, 13, 11, 5}, {7, 3, 3, 5}, 7, 60, "Relu");
+    c.attr_ints("pads", {1, 1, 1, 1});
+    expect_gpu_matches_cpu(c, tol);
+    // Strided, tensor-core friendly channels, SiLU.
+    GpuCase s = nhwc_conv("Conv", dt, {1, 24, 20, 16}, {32, 3, 3, 16}, 32, 61, "Silu");
+    s.attr_ints("pads", {1, 1, 1, 1}).attr_ints("strides", {2, 2});
+    expect_gpu_matches_cpu(s, tol);
+    // Depthwise.
+    GpuCase d = nhwc_conv("Conv", dt, {2, 9, 10, 8}, {8, 3, 3, 1}, 8, 62, "");
+    d.attr_int("group", 8).attr_ints("pads", {1, 1, 1, 1});
+    expect_gpu_matches_cpu(d, tol);
+    // Residual shaped like the NHWC output.
+    GpuCase r = nhwc_conv("Conv", dt, {2, 12, 10, 6}, {8, 3, 3, 6}, 8, 63, "Relu");
+    r.input(rnd(dt, {2, 12, 10, 8}, 64));
+    r.attr_ints("pads", {1, 1, 1, 1});
+    expect_gpu_matches_cpu(r, tol);
+    // ConvTranspose: the PointPillars upsampling (kernel = stride), with bias and Relu.
+    GpuCase t = nhwc_conv("ConvTranspose", dt, {1, 6, 5, 16}, {16, 2, 2, 8}, 8, 65, "Relu");
+    t.attr_ints("strides", {2, 2});
+    expect_gpu_matches_cpu(t, tol);
+  }
+}
+
+TEST(CudaNnConv, ChannelsLastRefusesWhatNeedsAPaddedCopy) {
+  TARMAC_REQUIRE_GPU();
+  GpuCase c = nhwc_conv("Conv", DType::kFloat16, {1, 8, 8, 4}, {4, 2, 2, 4}, 0, 66, "");
+  c.attr_ints("pads", {0, 0, 1, 1});
+  const auto r = run_gpu_case(c);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("NHWC"), std::string::npos) << r.status().message();
+}
+
 TEST(CudaNnConv, RefusesWhatItDoesNotSupport) {
   TARMAC_REQUIRE_GPU();
   GpuCase c("Einsum", 17);

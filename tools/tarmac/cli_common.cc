@@ -109,11 +109,15 @@ Status write_output_json(const std::string& path, const std::vector<std::string>
     out.push_back(
         {{"name", names[i]}, {"dimensions", dims_to_string(t.dims())}, {"values", values}});
   }
+  return write_json_file(path, out.dump(2));
+}
+
+Status write_json_file(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp);
     if (!f) return io_error("cannot write '{}'", path);
-    f << out.dump(2) << "\n";
+    f << text << "\n";
     if (!f) return io_error("cannot write '{}'", path);
   }
   std::error_code ec;

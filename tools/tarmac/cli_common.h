@@ -17,6 +17,8 @@ StatusOr<std::map<std::string, Dims>> parse_shapes(const std::string& spec);
 StatusOr<std::map<std::string, std::string>> parse_name_files(const std::string& spec);
 /// Reads a raw little-endian row-major file into a tensor of the given dtype and dims.
 StatusOr<Tensor> load_raw_tensor(const std::string& path, DType dtype, const Dims& dims);
+/// Writes `text` to `path` through a temporary file and a rename.
+Status write_json_file(const std::string& path, const std::string& text);
 /// trtexec's JSON output format: [{"name", "dimensions", "values"}].
 Status write_output_json(const std::string& path, const std::vector<std::string>& names,
                          const std::vector<Tensor>& tensors);

@@ -7,6 +7,9 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -37,7 +40,33 @@ struct RunOptions {
   bool cuda_graph = false;
   bool cpu_fallback = false;
   bool verbose = false;
+  std::string layer_precisions;
+  std::string layout = "auto";
+  std::string export_profile;
 };
+
+/// trtexec's --layerPrecisions list "layer:fp32,layer2:fp32" -> the layers kept in float32.
+StatusOr<std::set<std::string>> parse_layer_precisions(const std::string& spec) {
+  std::set<std::string> keep;
+  size_t pos = 0;
+  while (pos < spec.size()) {
+    size_t end = spec.find(',', pos);
+    if (end == std::string::npos) end = spec.size();
+    const std::string item = spec.substr(pos, end - pos);
+    const size_t colon = item.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      return invalid_argument("--layerPrecisions: '{}' is not layer:precision", item);
+    const std::string prec = item.substr(colon + 1);
+    if (prec != "fp32")
+      return invalid_argument(
+          "--layerPrecisions: '{}' asks for {}; only fp32 is supported (other layers follow "
+          "--fp16 / --bf16)",
+          item, prec);
+    keep.insert(item.substr(0, colon));
+    pos = end + 1;
+  }
+  return keep;
+}
 
 void print_tensor_summary(const std::string& name, const Tensor& t) {
   std::printf("  %s: %s[%s]", name.c_str(), std::string(dtype_name(t.dtype())).c_str(),
@@ -141,6 +170,8 @@ int run_command(const RunOptions& o) {
   const std::string onnx_desc =
       fmt::format("{} (ai.onnx opset {}, {} nodes", o.onnx, model.onnx_opset(), g.nodes.size());
 
+  const auto keep_fp32 = parse_layer_precisions(o.layer_precisions);
+  if (!keep_fp32.is_ok()) return fail(keep_fp32.status().message());
   std::unique_ptr<Runner> runner;
   CpuRunner* cpu = nullptr;
   DeviceRunner* gpu = nullptr;
@@ -150,6 +181,7 @@ int run_command(const RunOptions& o) {
     if (o.fp16 && o.bf16) return fail("--fp16 and --bf16 exclude each other");
     if (o.fp16) eo.precision = DType::kFloat16;
     if (o.bf16) eo.precision = DType::kBFloat16;
+    eo.keep_fp32 = *keep_fp32;
     eo.profile = o.profile;
     if (o.verbose) eo.log = [](const std::string& l) { std::printf("  %s\n", l.c_str()); };
     auto ex = Executor::create(std::move(model), eo);
@@ -165,6 +197,10 @@ int run_command(const RunOptions& o) {
     if (o.fp16 && o.bf16) return fail("--fp16 and --bf16 exclude each other");
     if (o.fp16) eo.precision = DType::kFloat16;
     if (o.bf16) eo.precision = DType::kBFloat16;
+    eo.keep_fp32 = *keep_fp32;
+    const auto layout = parse_layout_mode(o.layout);
+    if (!layout.is_ok()) return fail(layout.status().message());
+    eo.layout = *layout;
     eo.use_cuda_graph = o.cuda_graph;
     eo.allow_cpu_fallback = o.cpu_fallback;
     if (o.verbose) eo.log = [](const std::string& l) { std::printf("  %s\n", l.c_str()); };
@@ -174,9 +210,9 @@ int run_command(const RunOptions& o) {
     size_t on_cpu = 0;
     for (const DeviceLayer& l : (*ex)->layers()) on_cpu += l.device == "cpu" ? 1 : 0;
     std::printf("Model: %s, %zu layers)\n", onnx_desc.c_str(), (*ex)->layers().size());
-    std::printf("Device: cuda, %s; precision %s; TF32 %s; CUDA graph %s%s\n",
+    std::printf("Device: cuda, %s; precision %s; TF32 %s; layout %s; CUDA graph %s%s\n",
                 (*ex)->device_name().c_str(), o.fp16 ? "fp16" : (o.bf16 ? "bf16" : "fp32"),
-                o.no_tf32 ? "off" : "on", o.cuda_graph ? "on" : "off",
+                o.no_tf32 ? "off" : "on", o.layout.c_str(), o.cuda_graph ? "on" : "off",
                 on_cpu ? fmt::format("; {} layers on the CPU (fallback)", on_cpu).c_str() : "");
     std::printf(
         "Memory: activations %zu bytes (lower bound %zu, ratio %.3f), weights %zu bytes, "
@@ -224,7 +260,7 @@ int run_command(const RunOptions& o) {
     }
     std::printf("GPU compute: %s (%d iterations)\n", summary(compute).c_str(), o.iterations);
   }
-  if (o.profile && gpu) {
+  if ((o.profile || !o.export_profile.empty()) && gpu) {
     auto prof = gpu->executor().profile_layers(o.iterations);
     if (!prof.is_ok()) return fail(prof.status().message());
     const auto& layers = gpu->executor().layers();
@@ -240,6 +276,24 @@ int run_command(const RunOptions& o) {
       const size_t i = order[k];
       std::printf("  %8.4f %5.1f%%  %-22s %s\n", (*prof)[i], 100.0 * (*prof)[i] / total,
                   layers[i].op_type.c_str(), layers[i].name.c_str());
+    }
+    if (!o.export_profile.empty()) {
+      // trtexec's --exportProfile layout: a count record, then one record per layer (here in
+      // execution order, with the stored tensors for roofline analysis).
+      nlohmann::json j = nlohmann::json::array();
+      j.push_back({{"count", o.iterations}});
+      for (size_t i = 0; i < layers.size(); ++i)
+        j.push_back({{"name", layers[i].name},
+                     {"type", layers[i].op_type},
+                     {"device", layers[i].device},
+                     {"timeMs", (*prof)[i] * o.iterations},
+                     {"averageMs", (*prof)[i]},
+                     {"percentage", 100.0 * (*prof)[i] / total},
+                     {"inputs", layers[i].inputs},
+                     {"outputs", layers[i].outputs}});
+      Status s = write_json_file(o.export_profile, j.dump(2));
+      if (!s.is_ok()) return fail(s.message());
+      std::printf("Per-layer profile written to %s\n", o.export_profile.c_str());
     }
     std::map<std::string, double> by_type;
     for (size_t i = 0; i < layers.size(); ++i) by_type[layers[i].op_type] += (*prof)[i];
@@ -280,12 +334,18 @@ void add_run_command(CLI::App& app, Action* action) {
   sub->add_option("--warmUp", o->warmup, "Untimed runs before timing");
   sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");
   sub->add_flag("--profile", o->profile, "Print per-node (cpu) or per-layer GPU (cuda) times");
+  sub->add_option("--exportProfile", o->export_profile,
+                  "cuda: write every layer's GPU time as JSON (implies --profile)");
   sub->add_flag("--noTF32", o->no_tf32, "cuda: no TF32 tensor-core math for float32");
   sub->add_flag("--fp16", o->fp16, "compute in float16 (float32 inputs and outputs)");
   sub->add_flag("--bf16", o->bf16, "compute in bfloat16 (float32 inputs and outputs)");
   sub->add_flag("--useCudaGraph", o->cuda_graph, "cuda: replay the inference as a CUDA graph");
   sub->add_flag("--allowCpuFallback", o->cpu_fallback,
                 "cuda: run nodes without a CUDA kernel on the CPU instead of failing");
+  sub->add_option("--layerPrecisions", o->layer_precisions,
+                  "Layers kept in float32 under --fp16/--bf16: name:fp32,...");
+  sub->add_option("--layout", o->layout,
+                  "cuda: convolution layout: auto (NHWC in fp16/bf16), nchw, nhwc");
   sub->add_flag("-v,--verbose", o->verbose, "Log the graph passes' rewrites");
   sub->callback([o, action] { *action = [o] { return run_command(*o); }; });
 }

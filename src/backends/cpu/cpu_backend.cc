@@ -3,6 +3,7 @@
 #include "backends/backend.h"
 #include "backends/cpu/fused.h"
 #include "backends/cpu/kernel.h"
+#include "ir/elementwise_program.h"
 #include "ir/fused_ops.h"
 
 namespace tarmac {
@@ -34,6 +35,7 @@ class CpuBackend final : public Backend {
 
   Status supports(const Node& node, int64_t /*opset*/) const override {
     if (is_internal_node(node)) {
+      if (node.op_type == kFusedElementwiseOp) return decode_program(node).status();
       if (!is_internal_op_type(node.op_type) || !find_cpu_kernel(node.op_type))
         return unsupported("{}: not an internal fused op", node.describe());
       return activation_of(node).status();
@@ -52,6 +54,8 @@ class CpuBackend final : public Backend {
   StatusOr<std::unique_ptr<Kernel>> make_kernel(const Node& node, int64_t opset,
                                                 const std::string& /*tactic*/) const override {
     TARMAC_RETURN_IF_ERROR(supports(node, opset));
+    if (is_internal_node(node) && node.op_type == kFusedElementwiseOp)
+      return make_fused_elementwise_cpu_kernel(node);
     if (is_internal_node(node)) return make_fused_cpu_kernel(node, opset);
     return std::unique_ptr<Kernel>(new CpuKernel(node, opset, find_cpu_kernel(node.op_type)));
   }

@@ -78,9 +78,59 @@ class FusedCpuKernel final : public Kernel {
     add_.op_type = "Add";
     add_.name = node.name;
     add_.outputs.resize(1);
+    nhwc_ = is_nhwc_node(node);
+    for (auto [perm, p] : {std::pair{&to_nchw_, Dims{0, 3, 1, 2}}, {&to_nhwc_, Dims{0, 2, 3, 1}}}) {
+      perm->op_type = "Transpose";
+      perm->name = node.name;
+      perm->outputs.resize(1);
+      Attribute a;
+      a.kind = Attribute::Kind::kInts;
+      a.ints = p;
+      perm->attrs["perm"] = a;
+    }
   }
 
   Status run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs) override {
+    if (nhwc_) return run_nhwc(inputs, outputs);
+    return run_nchw(inputs, outputs);
+  }
+
+ private:
+  /// Channels-last Conv / ConvTranspose (ir/fused_ops.h): the reference permutes X, W and the
+  /// residual to the ONNX layout, runs the NCHW path and permutes Y back.
+  Status run_nhwc(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs) {
+    std::vector<Tensor> nchw;
+    nchw.reserve(inputs.size());
+    std::vector<const Tensor*> ptrs;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const bool permute = inputs[i] && (i == 0 || i == 1 || i == 3);
+      if (!permute) {
+        ptrs.push_back(inputs[i]);
+        continue;
+      }
+      if (inputs[i]->rank() != 4)
+        return node_error(node_, "the NHWC layout needs 4-D tensors, input {} is {}", i,
+                          dims_to_string(inputs[i]->dims()));
+      TARMAC_ASSIGN_OR_RETURN(Tensor t, transpose(*inputs[i], to_nchw_));
+      nchw.push_back(std::move(t));
+      ptrs.push_back(&nchw.back());
+    }
+    std::vector<Tensor> outs;
+    TARMAC_RETURN_IF_ERROR(run_nchw(ptrs, &outs));
+    TARMAC_ASSIGN_OR_RETURN(Tensor y, transpose(outs[0], to_nhwc_));
+    outs[0] = std::move(y);
+    *outputs = std::move(outs);
+    return Status::ok();
+  }
+
+  static StatusOr<Tensor> transpose(const Tensor& t, const Node& perm) {
+    static const CpuKernelFn fn = find_cpu_kernel("Transpose");
+    KernelContext ctx{perm, 13, {&t}, std::vector<Tensor>(1)};
+    TARMAC_RETURN_IF_ERROR(fn(ctx));
+    return std::move(ctx.outputs[0]);
+  }
+
+  Status run_nchw(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs) {
     const bool has_bias = node_.op_type == "MatMul" && inputs.size() > 2 && inputs[2];
     KernelContext ctx{node_, opset_, inputs, std::vector<Tensor>(node_.outputs.size())};
     if (node_.op_type == "MatMul") ctx.inputs.resize(std::min<size_t>(inputs.size(), 2));
@@ -112,7 +162,6 @@ class FusedCpuKernel final : public Kernel {
     return Status::ok();
   }
 
- private:
   static Status cpu_add(KernelContext& ctx) {
     static const CpuKernelFn fn = find_cpu_kernel("Add");
     return fn(ctx);
@@ -124,6 +173,8 @@ class FusedCpuKernel final : public Kernel {
   float alpha_ = 0, beta_ = 0;
   CpuKernelFn base_ = nullptr;
   Node add_;
+  bool nhwc_ = false;
+  Node to_nchw_, to_nhwc_;  // Transpose nodes carrying the permutations
 };
 
 }  // namespace

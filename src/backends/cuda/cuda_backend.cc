@@ -15,6 +15,7 @@ const KernelRegistry& kernel_registry() {
     register_nn_kernels(*reg);
     register_tensor_kernels(*reg);
     register_reduce_kernels(*reg);
+    register_fused_elementwise_kernels(*reg);
     return reg;
   }();
   return *r;

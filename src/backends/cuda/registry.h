@@ -51,5 +51,6 @@ void register_elementwise_kernels(KernelRegistry& r);  // kernels/elementwise*.c
 void register_nn_kernels(KernelRegistry& r);           // kernels/nn*.cc (conv, gemm, pool, norm)
 void register_tensor_kernels(KernelRegistry& r);       // kernels/tensor*.cc (data movement)
 void register_reduce_kernels(KernelRegistry& r);       // kernels/reduce*.cc (reduce, softmax)
+void register_fused_elementwise_kernels(KernelRegistry& r);  // kernels/fused_elementwise.cc
 
 }  // namespace tarmac::cuda

@@ -71,8 +71,22 @@ Status infer_conv_like(InferContext& ctx, bool transpose) {
   if (residual && !ctx.has_input(3)) return node_error(n, "input 3 (residual) is empty");
   for (size_t i = 0; i < (residual ? 4u : 3u); ++i)
     if (ctx.has_input(i)) TARMAC_RETURN_IF_ERROR(check_float(ctx, i));
-  const ValueType& x = ctx.input(0);
-  const ValueType& w = ctx.input(1);
+  // A channels-last internal node (ir/fused_ops.h) is inferred in the ONNX layout: X and W are
+  // viewed through the inverse permutation, and the output is permuted back at the end.
+  const bool nhwc = is_nhwc_node(n);
+  ValueType x = ctx.input(0);
+  ValueType w = ctx.input(1);
+  if (nhwc) {
+    if ((x.has_shape && x.rank() != 4) || (w.has_shape && w.rank() != 4))
+      return node_error(n, "the NHWC layout needs 4-D X and W");
+    const Dims to_nchw{0, 3, 1, 2};
+    for (ValueType* t : {&x, &w}) {
+      if (!t->has_shape) continue;
+      Shape p;
+      for (int64_t a : to_nchw) p.push_back(t->shape[static_cast<size_t>(a)]);
+      t->shape = std::move(p);
+    }
+  }
   const DType dt = x.dtype;
   const int64_t group = n.attr_int("group", 1);
   if (group < 1) return node_error(n, "group is {}, expected >= 1", group);
@@ -148,6 +162,7 @@ Status infer_conv_like(InferContext& ctx, bool transpose) {
   TARMAC_ASSIGN_OR_RETURN(Shape spatial, spatial_output(ctx, a, x.shape, kernel_known, transpose));
   Shape out{x.shape[0], m};
   out.insert(out.end(), spatial.begin(), spatial.end());
+  if (nhwc) out = Shape{out[0], out[2], out[3], out[1]};
   if (residual) TARMAC_RETURN_IF_ERROR(check_residual(n, ctx.input(3), out));
   ctx.set_output(0, dt, std::move(out));
   return Status::ok();

@@ -106,5 +106,31 @@ TEST(Precision, RejectsNonHalfTarget) {
   EXPECT_FALSE(assign_precision(m, p).is_ok());
 }
 
+TEST(Precision, FusedChainsWithGrowingOpsStayFloat32) {
+  auto make = [](bool with_exp) {
+    GraphBuilder b(17);
+    Value* x = b.input("x", {1, 3, 9, 11});
+    Node* c = b.node("Conv", "conv", {x, b.random_initializer("w", {4, 3, 1, 1})});
+    Node* m =
+        b.node("Mul", "m", {b.out(c), b.initializer("k", Tensor::from_vector<float>({3.f}, {}))});
+    Node* e = b.node(with_exp ? "Exp" : "Neg", "e", {b.out(m)});
+    Node* a = b.node("Add", "a", {b.out(e), b.out(c)});
+    b.output(b.out(a));
+    return b.take();
+  };
+  for (bool with_exp : {true, false}) {
+    Model m = make(with_exp);
+    run_passes(m, {"elementwise_fusion"});
+    ASSERT_EQ(count_ops(m, "FusedElementwise"), 1);
+    PrecisionOptions p;
+    ASSERT_TRUE(assign_precision(m, p).is_ok());
+    const Node* chain = nullptr;
+    for (const auto& n : m.graph.nodes)
+      if (n->op_type == "FusedElementwise") chain = n.get();
+    ASSERT_NE(chain, nullptr);
+    EXPECT_EQ(chain->outputs[0]->type.dtype, with_exp ? DType::kFloat32 : DType::kFloat16);
+  }
+}
+
 }  // namespace
 }  // namespace tarmac::testing

@@ -8,10 +8,21 @@ TensorDesc::~TensorDesc() {
   if (d_) cudnnDestroyTensorDescriptor(d_);
 }
 
-Status TensorDesc::set(cudnnDataType_t dtype, const std::vector<int>& dims) {
+Status TensorDesc::set(cudnnDataType_t dtype, const std::vector<int>& dims, bool channels_last) {
   if (!d_) TARMAC_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d_));
+  // Memory order of the logical axes (N, C, spatial...): packed row-major, or channels last.
+  std::vector<size_t> order(dims.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (channels_last && dims.size() > 2) {
+    order.erase(order.begin() + 1);
+    order.push_back(1);
+  }
   std::vector<int> strides(dims.size(), 1);
-  for (size_t i = dims.size() - 1; i-- > 0;) strides[i] = strides[i + 1] * dims[i + 1];
+  int stride = 1;
+  for (size_t i = order.size(); i-- > 0;) {
+    strides[order[i]] = stride;
+    stride *= dims[order[i]];
+  }
   TARMAC_CUDNN_CHECK(cudnnSetTensorNdDescriptor(d_, dtype, static_cast<int>(dims.size()),
                                                 dims.data(), strides.data()));
   return Status::ok();
@@ -21,10 +32,11 @@ FilterDesc::~FilterDesc() {
   if (d_) cudnnDestroyFilterDescriptor(d_);
 }
 
-Status FilterDesc::set(cudnnDataType_t dtype, const std::vector<int>& dims) {
+Status FilterDesc::set(cudnnDataType_t dtype, const std::vector<int>& dims, bool channels_last) {
   if (!d_) TARMAC_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d_));
-  TARMAC_CUDNN_CHECK(cudnnSetFilterNdDescriptor(d_, dtype, CUDNN_TENSOR_NCHW,
-                                                static_cast<int>(dims.size()), dims.data()));
+  TARMAC_CUDNN_CHECK(
+      cudnnSetFilterNdDescriptor(d_, dtype, channels_last ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW,
+                                 static_cast<int>(dims.size()), dims.data()));
   return Status::ok();
 }
 

@@ -10,28 +10,29 @@
 
 namespace tarmac::cuda::cudnn {
 
-/// A fully packed NCHW / NCDHW tensor (4 or 5 dims).
+/// A fully packed tensor with logical dims (N, C, spatial...) (4 or 5 dims), stored NCHW /
+/// NCDHW, or channels last (NHWC / NDHWC) when `channels_last`.
 class TensorDesc {
  public:
   TensorDesc() = default;
   ~TensorDesc();
   TensorDesc(const TensorDesc&) = delete;
   TensorDesc& operator=(const TensorDesc&) = delete;
-  Status set(cudnnDataType_t dtype, const std::vector<int>& dims);
+  Status set(cudnnDataType_t dtype, const std::vector<int>& dims, bool channels_last = false);
   cudnnTensorDescriptor_t get() const { return d_; }
 
  private:
   cudnnTensorDescriptor_t d_ = nullptr;
 };
 
-/// A KCRS / KCTRS filter.
+/// A filter with logical dims KCRS / KCTRS, stored so or channels last (KRSC / KTRSC).
 class FilterDesc {
  public:
   FilterDesc() = default;
   ~FilterDesc();
   FilterDesc(const FilterDesc&) = delete;
   FilterDesc& operator=(const FilterDesc&) = delete;
-  Status set(cudnnDataType_t dtype, const std::vector<int>& dims);
+  Status set(cudnnDataType_t dtype, const std::vector<int>& dims, bool channels_last = false);
   cudnnFilterDescriptor_t get() const { return d_; }
 
  private:

@@ -1,11 +1,12 @@
-// Conv and ConvTranspose through cuDNN's legacy convolution API (NCHW / NCDHW; 1-D runs as 2-D
-// with H = 1). cuDNN pads symmetrically only: asymmetric Conv pads (SAME_* with even windows,
-// explicit pads) zero-pad the input into the workspace first, and a ConvTranspose whose
-// padding cuDNN cannot express computes the unpadded result into the workspace and crops it.
-// Bias, the residual of an internal Conv (input 3, ir/fused_ops.h) and fused activations run in
-// one epilogue pass, or inside cudnnConvolutionBiasActivationForward for float32 Conv + bias +
-// Relu, and for float32 Conv + bias + residual with Relu or (when cuDNN's heuristic picks
-// IMPLICIT_PRECOMP_GEMM, the only algorithm its identity activation allows) no activation.
+// Conv and ConvTranspose through cuDNN's legacy convolution API (NCHW / NCDHW, or NHWC for the
+// builder's channels-last internal nodes; 1-D runs as 2-D with H = 1). cuDNN pads symmetrically
+// only: asymmetric Conv pads (SAME_* with even windows, explicit pads) zero-pad the input into the
+// workspace first, and a ConvTranspose whose padding cuDNN cannot express computes the unpadded
+// result into the workspace and crops it. Bias, the residual of an internal Conv (input 3,
+// ir/fused_ops.h) and fused activations run in one epilogue pass, or inside
+// cudnnConvolutionBiasActivationForward for float32 Conv + bias + Relu, and for float32 Conv + bias
+// + residual with Relu or (when cuDNN's heuristic picks IMPLICIT_PRECOMP_GEMM, the only algorithm
+// its identity activation allows) no activation.
 #include <climits>
 
 #include "backends/cuda/cuda_common.h"
@@ -29,6 +30,7 @@ struct ConvSetup {
   Dims in, out, kernel, strides, dilations, pad_begin, pad_end;
   bool has_bias = false;
   bool has_residual = false;  // internal Conv input 3, shaped like Y
+  bool nhwc = false;          // channels-last X, W, Y (ir/fused_ops.h); x, w, y stay logical
   ActParams act;
   bool allow_tf32 = true;
 };
@@ -56,6 +58,13 @@ StatusOr<ConvSetup> conv_setup(const KernelArgs& a, bool transpose) {
   s.x = static_dims(a.in(0).shape);
   s.w = static_dims(a.in(1).shape);
   s.y = static_dims(a.out(0).shape);
+  const Dims y_stored = s.y;
+  s.nhwc = is_nhwc_node(node);
+  if (s.nhwc) {
+    if (s.x.size() != 4 || s.w.size() != 4 || s.y.size() != 4)
+      return unsupported("{}: the NHWC layout is 2-D only", node.describe());
+    for (Dims* d : {&s.x, &s.w, &s.y}) *d = Dims{(*d)[0], (*d)[3], (*d)[1], (*d)[2]};
+  }
   if (s.x.size() < 3 || s.x.size() > 5)
     return unsupported("{}: input X has rank {}; 1-D to 3-D convolutions are supported",
                        node.describe(), s.x.size());
@@ -109,9 +118,18 @@ StatusOr<ConvSetup> conv_setup(const KernelArgs& a, bool transpose) {
   if (expect != s.y)
     return internal_error("{}: output has shape {} but the geometry gives {}", node.describe(),
                           dims_to_string(s.y), dims_to_string(expect));
-  if (s.has_residual && static_dims(a.in(3).shape) != s.y)
+  if (s.has_residual && static_dims(a.in(3).shape) != y_stored)
     return node_error(node, "residual {} does not match the output shape {}",
-                      dims_to_string(static_dims(a.in(3).shape)), dims_to_string(s.y));
+                      dims_to_string(static_dims(a.in(3).shape)), dims_to_string(y_stored));
+  // Channels-last runs only where cuDNN takes the tensors as they are: symmetric Conv pads
+  // (no padded copy) and ConvTranspose outputs cuDNN's geometry gives directly (no crop).
+  for (size_t i = 0; s.nhwc && i < nsp; ++i) {
+    const int64_t window = (s.kernel[i] - 1) * s.dilations[i] + 1;
+    const int64_t span = s.out[i] + 2 * s.pad_begin[i] - window;
+    const bool direct = span >= 0 && span / s.strides[i] + 1 == s.in[i];
+    if (s.pad_begin[i] != s.pad_end[i] || (transpose && !direct))
+      return unsupported("{}: the NHWC layout needs symmetric pads", node.describe());
+  }
   for (const Dims* d : {&s.x, &s.w, &s.y})
     for (int64_t v : *d)
       if (v > INT_MAX)
@@ -213,9 +231,9 @@ class ConvKernel final : public DeviceKernel {
       pad_bytes_ = align256(static_cast<size_t>(num_elements(xd)) * dtype_size(s_.dtype));
     }
     if (pads.size() == 1) pads.insert(pads.begin(), 0);
-    TARMAC_RETURN_IF_ERROR(x_.set(dt, cudnn_dims(xd)));
-    TARMAC_RETURN_IF_ERROR(w_.set(dt, cudnn_dims(s_.w)));
-    TARMAC_RETURN_IF_ERROR(y_.set(dt, cudnn_dims(s_.y)));
+    TARMAC_RETURN_IF_ERROR(x_.set(dt, cudnn_dims(xd), s_.nhwc));
+    TARMAC_RETURN_IF_ERROR(w_.set(dt, cudnn_dims(s_.w), s_.nhwc));
+    TARMAC_RETURN_IF_ERROR(y_.set(dt, cudnn_dims(s_.y), s_.nhwc));
     TARMAC_RETURN_IF_ERROR(conv_.set(pads, cudnn_spatial(s_.strides, 1),
                                      cudnn_spatial(s_.dilations, 1), static_cast<int>(s_.group),
                                      compute, requested_math(s_.dtype, s_.allow_tf32)));
@@ -249,7 +267,7 @@ class ConvKernel final : public DeviceKernel {
     if (fused_) {
       std::vector<int> bd(cudnn_dims(s_.y).size(), 1);
       bd[1] = static_cast<int>(s_.out_channels);
-      TARMAC_RETURN_IF_ERROR(bias_.set(dt, bd));
+      TARMAC_RETURN_IF_ERROR(bias_.set(dt, bd, s_.nhwc));
       TARMAC_RETURN_IF_ERROR(
           act_.set(identity ? CUDNN_ACTIVATION_IDENTITY : CUDNN_ACTIVATION_RELU, 0.0));
     }
@@ -260,10 +278,10 @@ class ConvKernel final : public DeviceKernel {
 
   Status enqueue(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs,
                  const LaunchContext& ctx) override {
-    const TensorView& y = outputs[0];  // [N, M, out...]
+    const TensorView& y = outputs[0];  // [N, M, out...] or NHWC [N, out..., M]
     if (y.numel() == 0) return Status::ok();
     cudaStream_t stream = stream_of(ctx);
-    const void* x = inputs[0].data;                                     // [N, C, in...]
+    const void* x = inputs[0].data;                                     // [N, C, in...] or NHWC
     const void* w = inputs[1].data;                                     // [M, C / group, k...]
     const void* bias = s_.has_bias ? inputs[2].data : nullptr;          // [M]
     const void* residual = s_.has_residual ? inputs[3].data : nullptr;  // [N, M, out...]
@@ -294,7 +312,8 @@ class ConvKernel final : public DeviceKernel {
                                                conv_.get(), algo_, algo_ws, algo_bytes_,
                                                zero.ptr(s_.dtype), y_.get(), y.data));
     if (!bias && !residual && s_.act.act == EpilogueAct::kNone) return Status::ok();
-    const int64_t inner = y.numel() / (s_.batch * s_.out_channels);
+    // Channels vary fastest in NHWC: the epilogue's channel is then i % M.
+    const int64_t inner = s_.nhwc ? 1 : y.numel() / (s_.batch * s_.out_channels);
     return launch_typed(s_.dtype, [&](auto tag) {
       using T = decltype(tag);
       return launch_bias_residual_act<T>(
@@ -354,9 +373,9 @@ class ConvTransposeKernel final : public DeviceKernel {
       for (size_t i = 0; i < nsp; ++i) copy_.shift[3 - nsp + i] = s_.pad_begin[i];
     }
     if (pads.size() == 1) pads.insert(pads.begin(), 0);
-    TARMAC_RETURN_IF_ERROR(dy_.set(dt, cudnn_dims(s_.x)));
-    TARMAC_RETURN_IF_ERROR(w_.set(dt, cudnn_dims(s_.w)));
-    TARMAC_RETURN_IF_ERROR(dx_.set(dt, cudnn_dims(dx)));
+    TARMAC_RETURN_IF_ERROR(dy_.set(dt, cudnn_dims(s_.x), s_.nhwc));
+    TARMAC_RETURN_IF_ERROR(w_.set(dt, cudnn_dims(s_.w), s_.nhwc));
+    TARMAC_RETURN_IF_ERROR(dx_.set(dt, cudnn_dims(dx), s_.nhwc));
     TARMAC_RETURN_IF_ERROR(conv_.set(pads, cudnn_spatial(s_.strides, 1),
                                      cudnn_spatial(s_.dilations, 1), static_cast<int>(s_.group),
                                      compute, requested_math(s_.dtype, s_.allow_tf32)));
@@ -401,7 +420,8 @@ class ConvTransposeKernel final : public DeviceKernel {
         handles_of(ctx).cudnn, one.ptr(s_.dtype), w_.get(), w, dy_.get(), x, conv_.get(), algo_,
         algo_ws, algo_bytes_, zero.ptr(s_.dtype), dx_.get(), dst));
     if (direct_ && !bias && s_.act.act == EpilogueAct::kNone) return Status::ok();
-    const int64_t inner = y.numel() / (s_.batch * s_.out_channels);
+    // Channels vary fastest in NHWC: the epilogue's channel is then i % M.
+    const int64_t inner = s_.nhwc ? 1 : y.numel() / (s_.batch * s_.out_channels);
     return launch_typed(s_.dtype, [&](auto tag) {
       using T = decltype(tag);
       const T* b = static_cast<const T*>(bias);

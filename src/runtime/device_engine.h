@@ -1,0 +1,128 @@
+// DeviceEngine and ExecutionContext: one built model shared by several execution contexts, each
+// with its own stream, so that several inferences of one engine run concurrently (TensorRT's
+// ICudaEngine / IExecutionContext split).
+//   DeviceExecutorOptions o;
+//   o.input_shapes = {{"images", {1, 3, 416, 416}}};
+//   o.use_cuda_graph = true;
+//   auto engine = DeviceEngine::create(std::move(model), o);  // passes, weights upload
+//   auto ctx = (*engine)->create_context();                   // stream, kernels, arena
+//   std::vector<Tensor> outs;
+//   Status s = (*ctx)->run({{"images", x}}, &outs);
+//   s = (*ctx)->set_input_shapes({{"images", {4, 3, 416, 416}}});  // next run re-captures
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backends/backend.h"
+#include "builder/layout.h"
+#include "core/status.h"
+#include "ir/graph.h"
+
+namespace tarmac {
+
+struct DeviceExecutorOptions {
+  /// Static shapes for inputs with symbolic dims (every input must end up static).
+  std::map<std::string, Dims> input_shapes;
+  /// Run the graph passes first (the builder's view, with internal fused nodes).
+  bool optimize = true;
+  KernelConfig config;
+  /// kFloat32, or kFloat16 / kBFloat16 to compute in half precision (builder/precision.h);
+  /// inputs and outputs keep their float32 interface.
+  DType precision = DType::kFloat32;
+  /// Layers kept in float32 when precision is half.
+  std::set<std::string> keep_fp32;
+  /// Convolution layout (builder/layout.h): auto = NHWC where they compute in half precision.
+  LayoutMode layout = LayoutMode::kAuto;
+  /// Run nodes without a CUDA kernel on the CPU reference (copies both ways, no CUDA graph).
+  /// Off by default: such nodes are an error listing them.
+  bool allow_cpu_fallback = false;
+  /// Capture the enqueue sequence once per input shapes and replay it as a CUDA graph.
+  bool use_cuda_graph = false;
+  /// Input-shape sets whose device state (kernels, arena, CUDA graph) a context keeps, so that
+  /// returning to recent shapes neither rebuilds nor re-captures. 1 keeps only the current one.
+  int max_cached_shapes = 4;
+  /// Receives the passes' log while an engine builds for a set of input shapes.
+  std::function<void(const std::string&)> log;
+};
+
+struct DeviceMemoryReport {
+  size_t arena_bytes = 0;        // activations (graph inputs and outputs included)
+  size_t lower_bound_bytes = 0;  // peak of simultaneously live activation bytes
+  size_t weight_bytes = 0;       // constants uploaded once
+  size_t workspace_bytes = 0;    // largest scratch any kernel asked for
+};
+
+struct DeviceLayer {
+  std::string name;     // ONNX node names joined with " + " for fused layers
+  std::string op_type;  // with "+Activation" for fused epilogues
+  std::string device;   // "cuda" or "cpu" (fallback)
+  /// Each input and output as stored, "float16[1, 52, 52, 64]" (NHWC layers list physical
+  /// dims); weights are inputs too. Empty strings for absent optional tensors.
+  std::vector<std::string> inputs, outputs;
+};
+
+/// One stream's worth of inference state. A context is used by one host thread at a time;
+/// contexts of one engine may run at the same time on different threads.
+class ExecutionContext {
+ public:
+  virtual ~ExecutionContext() = default;
+
+  /// Static shapes for some inputs (name -> dims); inputs not named keep their shapes. New
+  /// shapes bind the engine's build for them (made on first use by any context) and give the
+  /// context kernels, arena and workspace for them; with CUDA graphs on, the next run()
+  /// captures a graph for them. The shapes of the last `max_cached_shapes` sets stay bound, so
+  /// switching back to them costs nothing. Same shapes: no-op. On error the shapes are unchanged.
+  virtual Status set_input_shapes(const std::map<std::string, Dims>& shapes) = 0;
+  /// The current static shape of every input.
+  virtual const std::map<std::string, Dims>& input_shapes() const = 0;
+
+  /// Host inputs in (shapes must be the current ones), host outputs out (synchronous).
+  virtual Status run(const std::vector<std::pair<std::string, Tensor>>& inputs,
+                     std::vector<Tensor>* outputs) = 0;
+  /// Re-runs only the device work on the inputs last copied in for the current shapes and
+  /// returns its GPU time in milliseconds (CUDA events), for benchmarks.
+  virtual StatusOr<double> time_compute() = 0;
+  /// Per-layer GPU time in milliseconds (mean over `iterations` runs of the device work on the
+  /// current inputs, CUDA events around each layer, no CUDA graph), in layer order.
+  virtual StatusOr<std::vector<double>> profile_layers(int iterations) = 0;
+  /// For the current shapes.
+  virtual const DeviceMemoryReport& memory() const = 0;
+  virtual const std::vector<DeviceLayer>& layers() const = 0;
+
+  /// CUDA graphs captured by this context so far (one per input-shape set bound, again after
+  /// that set was dropped from the cache).
+  virtual int graph_captures() const = 0;
+  /// The context's cudaStream_t (non-blocking), to order other work after its runs.
+  virtual void* stream() const = 0;
+};
+
+/// A model built for the GPU, shared (std::shared_ptr) by its contexts and by any thread. It
+/// keeps the model as given and builds one instance per set of static input shapes — passes,
+/// precision, node list, weights uploaded once, memory plan — cached by shapes, so contexts
+/// with the same shapes share one copy of the weights.
+class DeviceEngine {
+ public:
+  virtual ~DeviceEngine() = default;
+  /// Builds the instance for `options.input_shapes`. Fails with kUnavailable without a CUDA
+  /// device or in a build without CUDA, with kInvalidArgument for inputs left dynamic, and with
+  /// kUnsupported listing the nodes that have no CUDA kernel (unless CPU fallback is on).
+  static StatusOr<std::shared_ptr<DeviceEngine>> create(Model model,
+                                                        const DeviceExecutorOptions& options);
+
+  /// A new context on its own stream, bound to the shapes of `options.input_shapes`.
+  virtual StatusOr<std::unique_ptr<ExecutionContext>> create_context() = 0;
+  /// Instances built so far (each uploaded its weights once).
+  virtual int instances_built() const = 0;
+  /// Device bytes of weights held by the instances alive now (an instance lives while the
+  /// engine's first one or some context's cached shapes use it).
+  virtual size_t weight_bytes() const = 0;
+  virtual std::string device_name() const = 0;
+};
+
+}  // namespace tarmac
