@@ -5,8 +5,8 @@ Runs `tarmac run --device=cuda --useCudaGraph --exportProfile=FILE` on one ONNX 
 batch and precision, or reads such a FILE (--profile-json), and sets every layer against its
 roofline time max(FLOPs / peak FLOP/s, bytes / bandwidth). The profile (tools/tarmac/run.cc)
 is a JSON array: {"count": iterations}, then one record per layer in execution order with its
-type ("Conv(NHWC)+Silu", "MatMul+Bias+Gelu", "Reformat(NCHW->NHWC)", ...), mean GPU time
-(CUDA events around each layer, no CUDA graph) and each input and output as stored,
+type ("Conv(NHWC)+Silu", "MatMul+Bias+Gelu", "Reformat(NCHW->NHWC)", ...), GPU time
+(each layer alone, replayed as a CUDA graph: no host launch gaps) and each input and output as stored,
 "float16[1, 52, 52, 64]" (NHWC layers list physical dims; weights are inputs; "" = absent).
 The whole inference's time with one CUDA graph launch is the "GPU compute" median that the
 same `tarmac run` prints (--log reads it from a saved output).
@@ -340,7 +340,7 @@ def print_report(rows, iterations, run, peaks, bw, tf32, title, top):
     roof = sum(r.roof_ms for r in rows)
     print(f"\nLayers: {len(rows)}; {si(sum(r.flops for r in rows), 'FLOP')}, "
           f"{si(sum(r.nbytes for r in rows), 'B')} moved")
-    print(f"Sum of layer times (no CUDA graph, mean over {iterations} runs): {total:.4f} ms")
+    print(f"Sum of layer times (each layer alone, median of {iterations} runs): {total:.4f} ms")
     graph_ms = run.get("gpu_compute_ms")
     print("GPU compute with CUDA graph (median): "
           + (f"{graph_ms:.4f} ms" if graph_ms else "n/a (no `tarmac run` output; give --log)"))

@@ -89,6 +89,14 @@ class LayoutAssigner {
 
   Status run(LayoutReport* report) {
     if (o_.mode == LayoutMode::kNchw) return Status::ok();
+    fp32_nhwc_ = o_.mode == LayoutMode::kNhwc;
+    if (o_.mode == LayoutMode::kAuto && o_.allow_tf32) {
+      fp32_nhwc_ = true;
+      for (auto& n : g_.nodes)
+        if ((n->op_type == "Conv" || n->op_type == "ConvTranspose") && n->has_input(0) &&
+            n->inputs[0]->type.dtype == DType::kFloat32 && n->attr_int("group", 1) > 1)
+          fp32_nhwc_ = false;
+    }
     std::vector<Node*> convs;
     for (auto& n : g_.nodes)
       if (eligible(*n)) convs.push_back(n.get());
@@ -112,7 +120,7 @@ class LayoutAssigner {
       return false;
     const DType t = x->type.dtype;
     const bool half = t == DType::kFloat16 || t == DType::kBFloat16;
-    if (!(half || (o_.mode == LayoutMode::kNhwc && t == DType::kFloat32))) return false;
+    if (!(half || (fp32_nhwc_ && t == DType::kFloat32))) return false;
     // The geometry the CUDA kernel runs channels-last: symmetric pads, direct ConvTranspose.
     const Dims& wd = w->constant->dims();
     StatusOr<nn::WindowAttrs> a =
@@ -330,6 +338,7 @@ class LayoutAssigner {
   std::map<const Value*, Value*> weight_of_;  // ONNX-layout weight -> permuted initializer
   std::set<const Node*> removed_;
   Status error_;
+  bool fp32_nhwc_ = false;  // float32 convolutions convert too
 };
 
 }  // namespace

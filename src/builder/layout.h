@@ -6,7 +6,7 @@
 // (activations, Casts, elementwise ops on equally reformatted or constant operands, Concat on
 // channels) until they meet an NCHW->NHWC reformat and both vanish. What is left are the
 // reformats between NCHW and NHWC regions, which show up as layers.
-//   LayoutOptions o;  // kAuto: NHWC for float16 / bfloat16 convolutions
+//   LayoutOptions o;  // kAuto: NHWC for half-precision (and, see allow_tf32, TF32) convolutions
 //   TARMAC_RETURN_IF_ERROR(assign_layouts(model, o));
 #pragma once
 
@@ -19,7 +19,9 @@
 namespace tarmac {
 
 enum class LayoutMode {
-  kAuto,  // NHWC for convolutions computing in float16 / bfloat16, NCHW otherwise
+  // NHWC for convolutions computing in float16 / bfloat16, and for float32 ones running TF32
+  // when the graph has no grouped float32 convolution; NCHW otherwise
+  kAuto,
   kNchw,  // the model's layout everywhere
   kNhwc,  // NHWC for every eligible float convolution
 };
@@ -29,6 +31,11 @@ StatusOr<LayoutMode> parse_layout_mode(const std::string& s);
 
 struct LayoutOptions {
   LayoutMode mode = LayoutMode::kAuto;
+  /// Float32 convolutions run with TF32 tensor cores (KernelConfig::allow_tf32). Measured on an
+  /// H200 (bench/RESULTS.md): channels-last TF32 makes dense convolutions 1.6-1.9x faster
+  /// (ResNet-50, PointPillars at batch 8) but depthwise ones slower (YOLOX-nano 1.48 -> 2.25
+  /// ms), and mixing layouts would put reformats around every depthwise layer.
+  bool allow_tf32 = false;
   /// One line per converted convolution and per reformat left in the graph; null = quiet.
   std::function<void(const std::string&)> log;
 };

@@ -88,8 +88,8 @@ class ExecutionContext {
   /// Re-runs only the device work on the inputs last copied in for the current shapes and
   /// returns its GPU time in milliseconds (CUDA events), for benchmarks.
   virtual StatusOr<double> time_compute() = 0;
-  /// Per-layer GPU time in milliseconds (mean over `iterations` runs of the device work on the
-  /// current inputs, CUDA events around each layer, no CUDA graph), in layer order.
+  /// Per-layer GPU time in milliseconds on the current inputs, in layer order: each layer alone,
+  /// the median over `iterations` launches of a CUDA graph repeating it, without host gaps.
   virtual StatusOr<std::vector<double>> profile_layers(int iterations) = 0;
   /// For the current shapes.
   virtual const DeviceMemoryReport& memory() const = 0;

@@ -32,8 +32,8 @@ class DeviceExecutor {
   /// Re-runs only the device work on the inputs of the last run() and returns its GPU time
   /// in milliseconds (CUDA events), for benchmarks.
   virtual StatusOr<double> time_compute() = 0;
-  /// Per-layer GPU time in milliseconds (mean over `iterations` runs of the device work on
-  /// the last run()'s inputs, CUDA events around each layer, no CUDA graph), in layer order.
+  /// Per-layer GPU time in milliseconds on the last run()'s inputs, in layer order (see
+  /// ExecutionContext::profile_layers).
   virtual StatusOr<std::vector<double>> profile_layers(int iterations) = 0;
   virtual const DeviceMemoryReport& memory() const = 0;
   virtual const std::vector<DeviceLayer>& layers() const = 0;

@@ -46,7 +46,7 @@ Outputs:
 Latency: min = 1.000 ms, max = 1.000 ms, mean = 1.000 ms, median = 1.000 ms (10 iterations, \
 host to host with transfers)
 GPU compute: min = 0.400 ms, max = 0.500 ms, mean = 0.450 ms, median = 0.420 ms (10 iterations)
-Per-layer GPU time (ms, mean over 10 runs, no CUDA graph; total 0.600):
+Per-layer GPU time (ms, each layer alone, median of 10 runs; total 0.600):
     0.2000  33.3%  Conv+Silu              Conv_41 + Sigmoid_42 + Mul_43
     0.1000  16.7%  Concat                 Concat_40
     0.0500   8.3%  SomethingNew           not_an_onnx_node
@@ -309,7 +309,7 @@ class Roofline(unittest.TestCase):
                       "49.84 M | 593.15 kB | 84.0 | 0.0498 | compute | 1.6 |", text)
         self.assertIn("| 1 | reformat_0 | Reformat(NCHW->NHWC) | fp16 | 0.0050 | 3.2% | 173.06 k "
                       "| 692.22 kB | 0.2 | 0.0007 | memory | 7.2 |", text)
-        self.assertIn("Sum of layer times (no CUDA graph, mean over 100 runs): 0.1540 ms", text)
+        self.assertIn("Sum of layer times (each layer alone, median of 100 runs): 0.1540 ms", text)
         self.assertIn("GPU compute with CUDA graph (median): 0.1100 ms", text)
         roof = sum(max(f / PEAKS["fp16" if n in ("conv_nhwc + sig + mul", "sig_1 + mul_1",
                                                   "reformat_0", "deconv_nchw", "deconv_nhwc",

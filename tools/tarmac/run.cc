@@ -270,7 +270,7 @@ int run_command(const RunOptions& o) {
               [&](size_t a, size_t b) { return (*prof)[a] > (*prof)[b]; });
     double total = 0;
     for (double v : *prof) total += v;
-    std::printf("Per-layer GPU time (ms, mean over %d runs, no CUDA graph; total %.3f):\n",
+    std::printf("Per-layer GPU time (ms, each layer alone, median of %d runs; total %.3f):\n",
                 o.iterations, total);
     for (size_t k = 0; k < order.size() && k < 25; ++k) {
       const size_t i = order[k];
@@ -345,7 +345,8 @@ void add_run_command(CLI::App& app, Action* action) {
   sub->add_option("--layerPrecisions", o->layer_precisions,
                   "Layers kept in float32 under --fp16/--bf16: name:fp32,...");
   sub->add_option("--layout", o->layout,
-                  "cuda: convolution layout: auto (NHWC in fp16/bf16), nchw, nhwc");
+                  "cuda: convolution layout: auto (NHWC for fp16/bf16, and for TF32 without "
+                  "grouped convolutions), nchw, nhwc");
   sub->add_flag("-v,--verbose", o->verbose, "Log the graph passes' rewrites");
   sub->callback([o, action] { *action = [o] { return run_command(*o); }; });
 }

@@ -98,6 +98,7 @@ StatusOr<std::shared_ptr<Instance>> build_instance(Model model, const DeviceExec
   }
   LayoutOptions lo;
   lo.mode = o.layout;
+  lo.allow_tf32 = o.config.allow_tf32;
   lo.log = o.log;
   TARMAC_RETURN_IF_ERROR(assign_layouts(inst->model, lo));
 

@@ -114,6 +114,35 @@ TEST(Layout, AutoConvertsHalfPrecisionConvolutionsOnly) {
   expect_same_outputs(backbone, std::move(m), 5e-3);
 }
 
+TEST(Layout, AutoConvertsTf32ConvolutionsUnlessTheGraphHasGroupedOnes) {
+  Model m = backbone();
+  run_passes(m, {});
+  LayoutOptions o;
+  o.allow_tf32 = true;
+  LayoutReport r;
+  ASSERT_TRUE(assign_layouts(m, o, &r).is_ok());
+  EXPECT_EQ(r.nhwc_convolutions, 7);
+  expect_same_outputs(backbone, std::move(m));
+  auto grouped = [] {
+    GraphBuilder b(17);
+    Value* x = b.input("x", {1, 4, 6, 6});
+    Node* c1 = conv(b, "c1", x, 4, 4, 3, 1, 1);
+    Node* dw = b.node("Conv", "dw", {b.out(c1), b.random_initializer("dw.w", {4, 1, 3, 3})});
+    set_ints(dw, "pads", {1, 1, 1, 1});
+    set_int(dw, "group", 4);
+    b.output(b.out(dw));
+    return b.take();
+  };
+  Model g = grouped();
+  run_passes(g, {});
+  ASSERT_TRUE(assign_layouts(g, o, &r).is_ok());
+  EXPECT_EQ(r.nhwc_convolutions, 0);
+  o.mode = LayoutMode::kNhwc;  // forced: the depthwise one converts too
+  ASSERT_TRUE(assign_layouts(g, o, &r).is_ok());
+  EXPECT_EQ(r.nhwc_convolutions, 2);
+  expect_same_outputs(grouped, std::move(g));
+}
+
 TEST(Layout, FusedResidualConvolutionsAndLayersWithoutNhwcFormsKeepTheirReformats) {
   auto make = [] {
     GraphBuilder b(17);
