@@ -34,6 +34,9 @@ struct LaunchContext {
 struct KernelConfig {
   /// TF32 tensor-core math for float32 convolutions and GEMMs (TensorRT's default).
   bool allow_tf32 = true;
+  /// The implementation variant the builder chose by timing (one of the kernel's
+  /// tactic_candidates()); "" = the kernel's own default.
+  std::string tactic;
 };
 
 /// One node's device form: shapes are static (taken from the node's inferred value types)
@@ -49,6 +52,11 @@ class DeviceKernel {
   }
   /// Scratch bytes one launch needs (valid after initialize); the runtime provides them.
   virtual size_t workspace_bytes() const { return 0; }
+  /// The variants this node could run with, valid after initialize(), default first; empty
+  /// when the kernel has one implementation. The builder times them (builder/tactics.h).
+  virtual std::vector<std::string> tactic_candidates() const { return {}; }
+  /// The variant in use ("" when there are none).
+  virtual std::string tactic() const { return ""; }
   /// Enqueues the node's work on ctx.stream. Must not synchronize or allocate.
   virtual Status enqueue(const std::vector<TensorView>& inputs,
                          const std::vector<TensorView>& outputs, const LaunchContext& ctx) = 0;

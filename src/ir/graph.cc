@@ -179,4 +179,44 @@ std::string Graph::new_symbol(const std::string& hint) {
   return hint + "_" + std::to_string(symbol_counter++);
 }
 
+Model clone_model(const Model& m) {
+  Model c;
+  c.ir_version = m.ir_version;
+  c.producer_name = m.producer_name;
+  c.producer_version = m.producer_version;
+  c.domain = m.domain;
+  c.model_version = m.model_version;
+  c.doc_string = m.doc_string;
+  c.opsets = m.opsets;
+  c.metadata = m.metadata;
+  c.path = m.path;
+  c.external_data = m.external_data;
+  const Graph& from = m.graph;
+  Graph& g = c.graph;
+  g.name = from.name;
+  g.symbol_counter = from.symbol_counter;
+  std::map<const Value*, Value*> value_map;
+  for (const auto& v : from.values) {
+    g.values.push_back(std::make_unique<Value>(*v));  // producer/consumers: relink() below
+    value_map[v.get()] = g.values.back().get();
+  }
+  auto map_value = [&](const Value* v) -> Value* {
+    if (!v) return nullptr;
+    auto it = value_map.find(v);
+    return it == value_map.end() ? nullptr : it->second;
+  };
+  for (const auto& [name, v] : from.value_by_name)
+    if (Value* mapped = map_value(v)) g.value_by_name[name] = mapped;
+  for (const auto& n : from.nodes) {
+    auto copy = std::make_unique<Node>(*n);
+    for (Value*& in : copy->inputs) in = map_value(in);
+    for (Value*& out : copy->outputs) out = map_value(out);
+    g.nodes.push_back(std::move(copy));
+  }
+  for (const Value* v : from.inputs) g.inputs.push_back(map_value(v));
+  for (const Value* v : from.outputs) g.outputs.push_back(map_value(v));
+  g.relink();
+  return c;
+}
+
 }  // namespace tarmac

@@ -153,4 +153,8 @@ struct Model {
   }
 };
 
+/// A deep copy of the graph structure; constant tensors are immutable and shared, so a copy
+/// costs host memory only for what is later added to it.
+Model clone_model(const Model& m);
+
 }  // namespace tarmac

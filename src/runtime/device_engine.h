@@ -1,4 +1,4 @@
-// DeviceEngine and ExecutionContext: one built model shared by several execution contexts, each
+// DeviceEngine and DeviceContext: one built model shared by several execution contexts, each
 // with its own stream, so that several inferences of one engine run concurrently (TensorRT's
 // ICudaEngine / IExecutionContext split).
 //   DeviceExecutorOptions o;
@@ -47,6 +47,8 @@ struct DeviceExecutorOptions {
   /// Input-shape sets whose device state (kernels, arena, CUDA graph) a context keeps, so that
   /// returning to recent shapes neither rebuilds nor re-captures. 1 keeps only the current one.
   int max_cached_shapes = 4;
+  /// Node name -> tactic chosen by the builder (KernelConfig::tactic); others use defaults.
+  std::map<std::string, std::string> tactics;
   /// Receives the passes' log while an engine builds for a set of input shapes.
   std::function<void(const std::string&)> log;
 };
@@ -69,9 +71,9 @@ struct DeviceLayer {
 
 /// One stream's worth of inference state. A context is used by one host thread at a time;
 /// contexts of one engine may run at the same time on different threads.
-class ExecutionContext {
+class DeviceContext {
  public:
-  virtual ~ExecutionContext() = default;
+  virtual ~DeviceContext() = default;
 
   /// Static shapes for some inputs (name -> dims); inputs not named keep their shapes. New
   /// shapes bind the engine's build for them (made on first use by any context) and give the
@@ -85,6 +87,19 @@ class ExecutionContext {
   /// Host inputs in (shapes must be the current ones), host outputs out (synchronous).
   virtual Status run(const std::vector<std::pair<std::string, Tensor>>& inputs,
                      std::vector<Tensor>* outputs) = 0;
+  /// Device memory in and out: copies the inputs (name -> device address, current shapes) into
+  /// the context, runs, and copies the outputs to their device addresses. Ordered after the
+  /// work already on `stream` (a cudaStream_t) and before work enqueued there later; returns
+  /// without waiting. Inputs not named keep the values last copied in.
+  virtual Status enqueue(const std::map<std::string, const void*>& inputs,
+                         const std::map<std::string, void*>& outputs, void* stream) = 0;
+  /// Graph outputs with their current static shapes and dtypes, in model order.
+  virtual std::vector<std::pair<std::string, std::pair<DType, Dims>>> output_types() const = 0;
+  /// Replay runs as CUDA graphs (captured per input-shape set); starts as the engine's
+  /// use_cuda_graph option. Contexts with CPU fallback steps never capture.
+  virtual void set_use_cuda_graph(bool on) = 0;
+  /// The tactic each layer's kernel uses, in layer order ("" for kernels without variants).
+  virtual std::vector<std::string> layer_tactics() const = 0;
   /// Re-runs only the device work on the inputs last copied in for the current shapes and
   /// returns its GPU time in milliseconds (CUDA events), for benchmarks.
   virtual StatusOr<double> time_compute() = 0;
@@ -102,6 +117,32 @@ class ExecutionContext {
   virtual void* stream() const = 0;
 };
 
+/// A timed tactic: what the timing cache stores per layer signature.
+struct TimedTactic {
+  std::string tactic;
+  double ms = 0;
+};
+
+struct TacticTimingOptions {
+  /// BuildConfig::optimization_level: 0 none, 1 the best 2 candidates, 2 the best 4, 3 all,
+  /// 4-5 all over more iterations.
+  int level = 3;
+  /// Layer signature -> choice; read before timing a layer and filled after (may be null).
+  std::map<std::string, TimedTactic>* cache = nullptr;
+  std::function<void(double, const std::string&)> progress;
+};
+
+/// The builder's choice for one layer with variants.
+struct TacticChoice {
+  std::string node;       // the runtime node's name (DeviceExecutorOptions::tactics key)
+  std::string signature;  // op, attributes, input types and layout: the timing cache key
+  std::string tactic;
+  double ms = 0;
+  int candidates = 0;  // timed (0 when the cache answered)
+  bool from_cache = false;
+  std::string detail;  // every candidate with its time or why it was passed over
+};
+
 /// A model built for the GPU, shared (std::shared_ptr) by its contexts and by any thread. It
 /// keeps the model as given and builds one instance per set of static input shapes — passes,
 /// precision, node list, weights uploaded once, memory plan — cached by shapes, so contexts
@@ -116,13 +157,28 @@ class DeviceEngine {
                                                         const DeviceExecutorOptions& options);
 
   /// A new context on its own stream, bound to the shapes of `options.input_shapes`.
-  virtual StatusOr<std::unique_ptr<ExecutionContext>> create_context() = 0;
+  virtual StatusOr<std::unique_ptr<DeviceContext>> create_context() = 0;
   /// Instances built so far (each uploaded its weights once).
   virtual int instances_built() const = 0;
   /// Device bytes of weights held by the instances alive now (an instance lives while the
   /// engine's first one or some context's cached shapes use it).
   virtual size_t weight_bytes() const = 0;
   virtual std::string device_name() const = 0;
+  /// Times the variants (DeviceKernel::tactic_candidates) of every layer of the first instance
+  /// that has several, on random inputs and the real weights; a candidate whose output differs
+  /// from the default's beyond the precision's tolerance is not chosen.
+  virtual StatusOr<std::vector<TacticChoice>> time_tactics(const TacticTimingOptions& options) = 0;
 };
+
+/// What the running device and libraries are: a plan or timing cache is bound to them.
+struct DeviceIdentity {
+  std::string name;            // "NVIDIA H100 80GB HBM3"
+  int compute_capability = 0;  // 90
+  int cuda_runtime_version = 0;
+  int cudnn_version = 0;
+  int cublaslt_version = 0;
+};
+/// kUnavailable without a CUDA device or in a build without CUDA.
+StatusOr<DeviceIdentity> query_device_identity();
 
 }  // namespace tarmac

@@ -9,5 +9,9 @@ StatusOr<std::shared_ptr<DeviceEngine>> DeviceEngine::create(Model, const Device
   return unavailable("this tarmac was built without CUDA (configure with -DTARMAC_CUDA=ON)");
 }
 
+StatusOr<DeviceIdentity> query_device_identity() {
+  return unavailable("this tarmac was built without CUDA (configure with -DTARMAC_CUDA=ON)");
+}
+
 }  // namespace tarmac
 #endif

@@ -8,7 +8,7 @@ namespace {
 
 class EngineExecutor final : public DeviceExecutor {
  public:
-  EngineExecutor(std::shared_ptr<DeviceEngine> engine, std::unique_ptr<ExecutionContext> context)
+  EngineExecutor(std::shared_ptr<DeviceEngine> engine, std::unique_ptr<DeviceContext> context)
       : engine_(std::move(engine)), context_(std::move(context)) {}
 
   Status run(const std::vector<std::pair<std::string, Tensor>>& inputs,
@@ -25,7 +25,7 @@ class EngineExecutor final : public DeviceExecutor {
 
  private:
   std::shared_ptr<DeviceEngine> engine_;
-  std::unique_ptr<ExecutionContext> context_;
+  std::unique_ptr<DeviceContext> context_;
 };
 
 }  // namespace
@@ -34,7 +34,7 @@ StatusOr<std::unique_ptr<DeviceExecutor>> DeviceExecutor::create(
     Model model, const DeviceExecutorOptions& options) {
   TARMAC_ASSIGN_OR_RETURN(std::shared_ptr<DeviceEngine> engine,
                           DeviceEngine::create(std::move(model), options));
-  TARMAC_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionContext> context, engine->create_context());
+  TARMAC_ASSIGN_OR_RETURN(std::unique_ptr<DeviceContext> context, engine->create_context());
   return std::unique_ptr<DeviceExecutor>(
       std::make_unique<EngineExecutor>(std::move(engine), std::move(context)));
 }

@@ -1,4 +1,4 @@
-// DeviceExecutor: one DeviceEngine with one ExecutionContext behind the simplest call shape
+// DeviceExecutor: one DeviceEngine with one DeviceContext behind the simplest call shape
 // (runtime/device_engine.h has the parts): static shapes, weights uploaded once, one stream,
 // optional CUDA graph replay, pinned staging buffers for inputs and outputs.
 //   DeviceExecutorOptions o; o.input_shapes = {{"images", {1, 3, 416, 416}}};
@@ -33,7 +33,7 @@ class DeviceExecutor {
   /// in milliseconds (CUDA events), for benchmarks.
   virtual StatusOr<double> time_compute() = 0;
   /// Per-layer GPU time in milliseconds on the last run()'s inputs, in layer order (see
-  /// ExecutionContext::profile_layers).
+  /// DeviceContext::profile_layers).
   virtual StatusOr<std::vector<double>> profile_layers(int iterations) = 0;
   virtual const DeviceMemoryReport& memory() const = 0;
   virtual const std::vector<DeviceLayer>& layers() const = 0;

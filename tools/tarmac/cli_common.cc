@@ -37,22 +37,23 @@ StatusOr<std::pair<std::string, std::string>> split_name(const std::string& item
 
 }  // namespace
 
-StatusOr<std::map<std::string, Dims>> parse_shapes(const std::string& spec) {
+StatusOr<std::map<std::string, Dims>> parse_shapes(const std::string& spec,
+                                                   const std::string& flag) {
   std::map<std::string, Dims> out;
   if (spec.empty()) return out;
   for (const std::string& item : split(spec, ',')) {
-    TARMAC_ASSIGN_OR_RETURN(auto nv, split_name(item, "--shapes"));
+    TARMAC_ASSIGN_OR_RETURN(auto nv, split_name(item, flag.c_str()));
     Dims dims;
     for (const std::string& d : split(nv.second, 'x')) {
       int64_t v = 0;
       auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), v);
       if (ec != std::errc() || p != d.data() + d.size() || v < 0) {
-        return invalid_argument("--shapes: '{}' in '{}' is not a non-negative integer", d, item);
+        return invalid_argument("{}: '{}' in '{}' is not a non-negative integer", flag, d, item);
       }
       dims.push_back(v);
     }
     if (!out.emplace(nv.first, dims).second) {
-      return invalid_argument("--shapes names input '{}' twice", nv.first);
+      return invalid_argument("{} names input '{}' twice", flag, nv.first);
     }
   }
   return out;

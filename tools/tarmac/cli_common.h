@@ -11,8 +11,10 @@
 
 namespace tarmac::cli {
 
-/// "images:1x3x416x416,mask:1x1" -> {images: [1,3,416,416], mask: [1,1]}.
-StatusOr<std::map<std::string, Dims>> parse_shapes(const std::string& spec);
+/// "images:1x3x416x416,mask:1x1" -> {images: [1,3,416,416], mask: [1,1]}; `flag` names the
+/// option in error messages.
+StatusOr<std::map<std::string, Dims>> parse_shapes(const std::string& spec,
+                                                   const std::string& flag = "--shapes");
 /// "images:in.bin,mask:m.bin" -> {images: in.bin, mask: m.bin}.
 StatusOr<std::map<std::string, std::string>> parse_name_files(const std::string& spec);
 /// Reads a raw little-endian row-major file into a tensor of the given dtype and dims.

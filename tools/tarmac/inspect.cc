@@ -202,15 +202,19 @@ int fail(const std::string& message) {
 
 void add_inspect_command(CLI::App& app, Action* action) {
   auto o = std::make_shared<InspectOptions>();
-  CLI::App* sub =
-      app.add_subcommand("inspect", "Describe an ONNX model and what tarmac supports of it");
-  sub->add_option("model", o->model, "ONNX model file")->required();
+  CLI::App* sub = app.add_subcommand(
+      "inspect", "Describe an ONNX model (and what tarmac supports of it) or a plan");
+  sub->add_option("model", o->model, "ONNX model or tarmac plan file")->required();
   sub->add_flag("--json", o->json, "Print JSON");
   sub->add_flag("--layers", o->layers,
                 "Show the optimized layers the builder sees (fused names join ONNX node names)");
   sub->add_option("--shapes", o->shapes, "Static input shapes for --layers, e.g. x:1x3x224x224");
   sub->add_flag("-v,--verbose", o->verbose, "With --layers: log every rewrite of the passes");
-  sub->callback([o, action] { *action = [o] { return inspect_command(*o); }; });
+  sub->callback([o, action] {
+    *action = [o] {
+      return is_plan_file(o->model) ? inspect_plan(o->model, o->json) : inspect_command(*o);
+    };
+  });
 }
 
 }  // namespace tarmac::cli

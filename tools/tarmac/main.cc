@@ -14,6 +14,12 @@ int main(int argc, char** argv) {
   add_run_command(app, &action);
   add_inspect_command(app, &action);
   add_sanitize_command(app, &action);
+  add_sim_command(app, &action);
+  add_eval3d_command(app, &action);
+  add_render_command(app, &action);
+  add_exec_command(app, &action);
+  add_refit_command(app, &action);
+  add_detect3d_command(app, &action);
   // CLI11 reports an unknown first word as "a subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string word = argv[1];

@@ -44,8 +44,10 @@ class CudaBackend final : public Backend {
   }
 
   StatusOr<std::unique_ptr<DeviceKernel>> make_device_kernel(
-      const Node& node, int64_t opset, const std::string& /*tactic*/,
-      const KernelConfig& config) const override {
+      const Node& node, int64_t opset, const std::string& tactic,
+      const KernelConfig& base_config) const override {
+    KernelConfig config = base_config;
+    if (!tactic.empty() && tactic != "default") config.tactic = tactic;
     if (!is_onnx_domain(node.domain) && !is_internal_node(node))
       return unsupported("{}: domain '{}' is not supported", node.describe(), node.domain);
     const cuda::KernelFactory f = cuda::kernel_registry().find(node.op_type);

@@ -22,48 +22,6 @@ namespace tarmac::cuda {
 
 namespace {
 
-/// A deep copy of the graph structure; constant tensors are immutable and shared, so an
-/// instance costs host memory only for what its passes create.
-Model clone_model(const Model& m) {
-  Model c;
-  c.ir_version = m.ir_version;
-  c.producer_name = m.producer_name;
-  c.producer_version = m.producer_version;
-  c.domain = m.domain;
-  c.model_version = m.model_version;
-  c.doc_string = m.doc_string;
-  c.opsets = m.opsets;
-  c.metadata = m.metadata;
-  c.path = m.path;
-  c.external_data = m.external_data;
-  const Graph& from = m.graph;
-  Graph& g = c.graph;
-  g.name = from.name;
-  g.symbol_counter = from.symbol_counter;
-  std::map<const Value*, Value*> value_map;
-  for (const auto& v : from.values) {
-    g.values.push_back(std::make_unique<Value>(*v));  // producer/consumers: relink() below
-    value_map[v.get()] = g.values.back().get();
-  }
-  auto map_value = [&](const Value* v) -> Value* {
-    if (!v) return nullptr;
-    auto it = value_map.find(v);
-    return it == value_map.end() ? nullptr : it->second;
-  };
-  for (const auto& [name, v] : from.value_by_name)
-    if (Value* mapped = map_value(v)) g.value_by_name[name] = mapped;
-  for (const auto& n : from.nodes) {
-    auto copy = std::make_unique<Node>(*n);
-    for (Value*& in : copy->inputs) in = map_value(in);
-    for (Value*& out : copy->outputs) out = map_value(out);
-    g.nodes.push_back(std::move(copy));
-  }
-  for (const Value* v : from.inputs) g.inputs.push_back(map_value(v));
-  for (const Value* v : from.outputs) g.outputs.push_back(map_value(v));
-  g.relink();
-  return c;
-}
-
 /// Passes, precision and shape inference on `model` with `shapes`, the runtime node list, the
 /// slot table, the weights upload and the activation memory plan.
 StatusOr<std::shared_ptr<Instance>> build_instance(Model model, const DeviceExecutorOptions& o,
@@ -138,6 +96,7 @@ StatusOr<std::shared_ptr<Instance>> build_instance(Model model, const DeviceExec
     if (folded) continue;
     InstanceStep step;
     step.node = n.get();
+    if (auto t = o.tactics.find(n->name); t != o.tactics.end()) step.tactic = t->second;
     auto k = backend->make_device_kernel(*n, opset, "", o.config);
     if (k.is_ok()) {
       step.on_device = true;
@@ -285,8 +244,8 @@ StatusOr<std::shared_ptr<const Instance>> CudaDeviceEngine::instance(
   return std::shared_ptr<const Instance>(std::move(built));
 }
 
-StatusOr<std::unique_ptr<ExecutionContext>> CudaDeviceEngine::create_context() {
-  return make_execution_context(shared_from_this());
+StatusOr<std::unique_ptr<DeviceContext>> CudaDeviceEngine::create_context() {
+  return make_device_context(shared_from_this());
 }
 
 int CudaDeviceEngine::instances_built() const {

@@ -1,6 +1,6 @@
 // Internal to the CUDA runtime: an engine instance (the model built for one set of static input
 // shapes, with its weights on the device), the CUDA engine that caches them, and the factory of
-// its execution contexts. device_engine.cc builds; execution_context.cc runs.
+// its execution contexts. device_engine.cc builds; device_context.cc runs.
 #pragma once
 
 #include <map>
@@ -32,6 +32,7 @@ struct Slot {
 struct InstanceStep {
   const Node* node = nullptr;
   bool on_device = true;             // false: CPU reference fallback
+  std::string tactic;                // the builder's choice for this node, "" = default
   std::vector<int> inputs, outputs;  // slot per input/output, -1 when absent
 };
 
@@ -61,10 +62,11 @@ class CudaDeviceEngine final : public DeviceEngine,
   /// Builds the instance for options.input_shapes.
   Status prepare();
 
-  StatusOr<std::unique_ptr<ExecutionContext>> create_context() override;
+  StatusOr<std::unique_ptr<DeviceContext>> create_context() override;
   int instances_built() const override;
   size_t weight_bytes() const override;
   std::string device_name() const override;
+  StatusOr<std::vector<TacticChoice>> time_tactics(const TacticTimingOptions& options) override;
 
   /// The instance for `shapes` (name -> dims of inputs to set), built on first use. Builds run
   /// under the cache lock: two contexts asking for the same new shapes build once.
@@ -86,8 +88,13 @@ class CudaDeviceEngine final : public DeviceEngine,
   int built_ = 0;
 };
 
+/// Times the tactics of `inst`'s layers (runtime/cuda/tactic_timing.cc).
+StatusOr<std::vector<TacticChoice>> time_instance_tactics(const Instance& inst,
+                                                          const DeviceExecutorOptions& options,
+                                                          const TacticTimingOptions& timing);
+
 /// A context of `engine` bound to its first instance.
-StatusOr<std::unique_ptr<ExecutionContext>> make_execution_context(
+StatusOr<std::unique_ptr<DeviceContext>> make_device_context(
     std::shared_ptr<CudaDeviceEngine> engine);
 
 }  // namespace tarmac::cuda

@@ -8,6 +8,7 @@
 // Relu or (when cuDNN's heuristic picks IMPLICIT_PRECOMP_GEMM, the only algorithm its identity
 // activation allows) no activation; float32, float16 and bfloat16 (where cuDNN refuses a half
 // configuration at the first enqueue, that kernel uses the epilogue pass from then on).
+#include <algorithm>
 #include <climits>
 
 #include "backends/cuda/cuda_common.h"
@@ -34,12 +35,14 @@ struct ConvSetup {
   bool nhwc = false;          // channels-last X, W, Y (ir/fused_ops.h); x, w, y stay logical
   ActParams act;
   bool allow_tf32 = true;
+  std::string tactic;  // "cudnn_fwd_algo=N" picks that algorithm when cuDNN offers it
 };
 
 StatusOr<ConvSetup> conv_setup(const KernelArgs& a, bool transpose) {
   const Node& node = a.node;
   ConvSetup s;
   s.transpose = transpose;
+  s.tactic = a.config.tactic;
   if (!a.has_input(0) || !a.has_input(1)) return node_error(node, "expects inputs X and W");
   s.dtype = a.in(0).dtype;
   if (!is_nn_float(s.dtype))
@@ -244,12 +247,18 @@ class ConvKernel final : public DeviceKernel {
     TARMAC_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
         handles_of(ctx).cudnn, x_.get(), w_.get(), conv_.get(), y_.get(),
         CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
+    // Candidates in cuDNN's heuristic order; the builder's timed choice wins when offered.
     const cudnnConvolutionFwdAlgoPerf_t* chosen = nullptr;
-    for (int i = 0; i < returned && !chosen; ++i) {
+    candidates_.clear();
+    for (int i = 0; i < returned; ++i) {
       const bool fft = perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT ||
                        perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
                        perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
-      if (acceptable(perf[i], s_.dtype, s_.allow_tf32, fft)) chosen = &perf[i];
+      if (!acceptable(perf[i], s_.dtype, s_.allow_tf32, fft)) continue;
+      const std::string name = fmt::format("cudnn_fwd_algo={}", static_cast<int>(perf[i].algo));
+      if (std::find(candidates_.begin(), candidates_.end(), name) != candidates_.end()) continue;
+      candidates_.push_back(name);
+      if (!chosen || name == s_.tactic) chosen = &perf[i];
     }
     if (!chosen)
       return unsupported("Conv: cuDNN offers no algorithm for X {} W {} ({})", dims_to_string(s_.x),
@@ -280,6 +289,10 @@ class ConvKernel final : public DeviceKernel {
   }
 
   size_t workspace_bytes() const override { return pad_bytes_ + algo_bytes_; }
+  std::vector<std::string> tactic_candidates() const override { return candidates_; }
+  std::string tactic() const override {
+    return fmt::format("cudnn_fwd_algo={}", static_cast<int>(algo_));
+  }
 
   Status enqueue(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs,
                  const LaunchContext& ctx) override {
@@ -337,6 +350,7 @@ class ConvKernel final : public DeviceKernel {
   size_t algo_bytes_ = 0, pad_bytes_ = 0;
   bool pre_pad_ = false, fused_ = false;
   WindowCopy copy_;
+  std::vector<std::string> candidates_;
 };
 
 /// ConvTranspose as cuDNN's backward-data convolution: X is dy, the weight [C, M / group, k...]

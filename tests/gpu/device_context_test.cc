@@ -1,4 +1,4 @@
-// DeviceEngine and ExecutionContext: concurrent contexts of one engine, CUDA graph re-capture
+// DeviceEngine and DeviceContext: concurrent contexts of one engine, CUDA graph re-capture
 // on shape change, and bad shapes, each against the CPU executor.
 #include <gtest/gtest.h>
 
@@ -68,7 +68,7 @@ TEST(DeviceEngine, UnavailableWithoutGpu) {
   EXPECT_EQ(engine.status().code(), StatusCode::kUnavailable) << engine.status().message();
 }
 
-TEST(ExecutionContext, TwoContextsOfOneEngineRunConcurrently) {
+TEST(DeviceContext, TwoContextsOfOneEngineRunConcurrently) {
   TARMAC_REQUIRE_GPU();
   constexpr int kContexts = 2, kRuns = 20;
   const Dims dims = {2, 3, 8, 8};
@@ -76,7 +76,7 @@ TEST(ExecutionContext, TwoContextsOfOneEngineRunConcurrently) {
     SCOPED_TRACE(graph ? "with CUDA graph" : "without CUDA graph");
     auto engine = DeviceEngine::create(conv_gemm(false), options(dims, graph));
     ASSERT_TRUE(engine.is_ok()) << engine.status().message();
-    std::vector<std::unique_ptr<ExecutionContext>> contexts;
+    std::vector<std::unique_ptr<DeviceContext>> contexts;
     for (int c = 0; c < kContexts; ++c) {
       auto ctx = (*engine)->create_context();
       ASSERT_TRUE(ctx.is_ok()) << ctx.status().message();
@@ -125,7 +125,7 @@ TEST(ExecutionContext, TwoContextsOfOneEngineRunConcurrently) {
   }
 }
 
-TEST(ExecutionContext, ShapeChangeRecapturesOncePerCachedShape) {
+TEST(DeviceContext, ShapeChangeRecapturesOncePerCachedShape) {
   TARMAC_REQUIRE_GPU();
   // Batch 1, 3, then 1 again. Keeping 4 shapes, the batch-1 graph survives the detour; keeping
   // 1, it is dropped with its arena and captured again.
@@ -138,7 +138,7 @@ TEST(ExecutionContext, ShapeChangeRecapturesOncePerCachedShape) {
     ASSERT_TRUE(engine.is_ok()) << engine.status().message();
     auto made = (*engine)->create_context();
     ASSERT_TRUE(made.is_ok()) << made.status().message();
-    ExecutionContext& ctx = **made;
+    DeviceContext& ctx = **made;
     const size_t weights_batch1 = (*engine)->weight_bytes();
     const std::vector<int> captures =
         cached > 1 ? std::vector<int>{1, 2, 2} : std::vector<int>{1, 2, 3};
@@ -184,14 +184,14 @@ TEST(ExecutionContext, ShapeChangeRecapturesOncePerCachedShape) {
   }
 }
 
-TEST(ExecutionContext, BadShapesAreErrorsAndChangeNothing) {
+TEST(DeviceContext, BadShapesAreErrorsAndChangeNothing) {
   TARMAC_REQUIRE_GPU();
   const Dims batch1 = {1, 3, 8, 8};
   auto engine = DeviceEngine::create(conv_gemm(true), options(batch1, true));
   ASSERT_TRUE(engine.is_ok()) << engine.status().message();
   auto made = (*engine)->create_context();
   ASSERT_TRUE(made.is_ok()) << made.status().message();
-  ExecutionContext& ctx = **made;
+  DeviceContext& ctx = **made;
   const Tensor x = random_tensor(DType::kFloat32, batch1, 3);
   std::vector<Tensor> got;
   ASSERT_TRUE(ctx.run({{"x", x}}, &got).is_ok());

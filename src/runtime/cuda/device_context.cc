@@ -1,4 +1,4 @@
-// The CUDA ExecutionContext (see runtime/device_engine.h): a stream and library handles per
+// The CUDA DeviceContext (see runtime/device_engine.h): a stream and library handles per
 // context and, per bound set of input shapes, kernels, arena, workspace, pinned staging and the
 // CUDA graph captured for them.
 #include <cuda_runtime.h>
@@ -44,10 +44,10 @@ struct Binding {
   uint64_t last_use = 0;
 };
 
-class CudaExecutionContext final : public ExecutionContext {
+class CudaExecutionContext final : public DeviceContext {
  public:
   explicit CudaExecutionContext(std::shared_ptr<CudaDeviceEngine> engine)
-      : engine_(std::move(engine)) {}
+      : engine_(std::move(engine)), use_graph_(engine_->options().use_cuda_graph) {}
   ~CudaExecutionContext() override {
     // Kernels and graphs may still be in flight after a failed run; they go before the
     // handles and the stream they use.
@@ -56,6 +56,8 @@ class CudaExecutionContext final : public ExecutionContext {
     bindings_.clear();
     handles_.reset();
     if (start_) cudaEventDestroy(start_);
+    if (caller_ready_) cudaEventDestroy(caller_ready_);
+    if (done_) cudaEventDestroy(done_);
     if (stop_) cudaEventDestroy(stop_);
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -67,6 +69,25 @@ class CudaExecutionContext final : public ExecutionContext {
   }
   Status run(const std::vector<std::pair<std::string, Tensor>>& inputs,
              std::vector<Tensor>* outputs) override;
+  Status enqueue(const std::map<std::string, const void*>& inputs,
+                 const std::map<std::string, void*>& outputs, void* stream) override;
+  std::vector<std::pair<std::string, std::pair<DType, Dims>>> output_types() const override {
+    std::vector<std::pair<std::string, std::pair<DType, Dims>>> r;
+    for (int s : active_->instance->output_slots) {
+      const Slot& slot = active_->instance->slots[static_cast<size_t>(s)];
+      r.push_back({slot.value->name, {slot.dtype, slot.dims}});
+    }
+    return r;
+  }
+  void set_use_cuda_graph(bool on) override {
+    use_graph_ = on;
+    for (auto& [key, b] : bindings_) b->use_graph = on && !b->instance->has_host_steps;
+  }
+  std::vector<std::string> layer_tactics() const override {
+    std::vector<std::string> r;
+    for (const BoundStep& s : active_->steps) r.push_back(s.device ? s.device->tactic() : "");
+    return r;
+  }
   StatusOr<double> time_compute() override;
   StatusOr<std::vector<double>> profile_layers(int iterations) override;
   const DeviceMemoryReport& memory() const override { return active_->memory; }
@@ -103,17 +124,21 @@ class CudaExecutionContext final : public ExecutionContext {
   std::shared_ptr<CudaDeviceEngine> engine_;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  cudaEvent_t caller_ready_ = nullptr, done_ = nullptr;  // orders enqueue() on a caller's stream
   std::unique_ptr<HandleSet> handles_;
   std::map<std::string, std::unique_ptr<Binding>> bindings_;  // by instance signature
   Binding* active_ = nullptr;
   uint64_t clock_ = 0;
   int captures_ = 0;
+  bool use_graph_ = false;
 };
 
 Status CudaExecutionContext::prepare() {
   TARMAC_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   TARMAC_CUDA_CHECK(cudaEventCreate(&start_));
   TARMAC_CUDA_CHECK(cudaEventCreate(&stop_));
+  TARMAC_CUDA_CHECK(cudaEventCreateWithFlags(&caller_ready_, cudaEventDisableTiming));
+  TARMAC_CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
   TARMAC_ASSIGN_OR_RETURN(handles_, HandleSet::create(stream_));
   TARMAC_ASSIGN_OR_RETURN(std::unique_ptr<Binding> b, bind(engine_->first_instance()));
   Binding* raw = b.get();
@@ -139,7 +164,7 @@ StatusOr<std::unique_ptr<Binding>> CudaExecutionContext::bind(
     bound.plan = &s;
     if (s.on_device) {
       TARMAC_ASSIGN_OR_RETURN(bound.device,
-                              backend->make_device_kernel(*s.node, opset, "", o.config));
+                              backend->make_device_kernel(*s.node, opset, s.tactic, o.config));
       Status st = bound.device->initialize(b->launch);
       if (!st.is_ok()) return st.with_context(s.node->describe());
       workspace = std::max(workspace, bound.device->workspace_bytes());
@@ -163,7 +188,7 @@ StatusOr<std::unique_ptr<Binding>> CudaExecutionContext::bind(
     staging += align_up(in.slots[static_cast<size_t>(s)].bytes());
   }
   TARMAC_ASSIGN_OR_RETURN(b->staging, PinnedBuffer::allocate(staging));
-  b->use_graph = o.use_cuda_graph && !in.has_host_steps;
+  b->use_graph = use_graph_ && !in.has_host_steps;
   b->memory.arena_bytes = in.arena_bytes;
   b->memory.lower_bound_bytes = in.lower_bound_bytes;
   b->memory.weight_bytes = in.weights.bytes();
@@ -327,6 +352,45 @@ Status CudaExecutionContext::run(const std::vector<std::pair<std::string, Tensor
   return Status::ok();
 }
 
+Status CudaExecutionContext::enqueue(const std::map<std::string, const void*>& inputs,
+                                     const std::map<std::string, void*>& outputs, void* stream) {
+  Binding& b = *active_;
+  const Instance& in = *b.instance;
+  auto caller = static_cast<cudaStream_t>(stream);
+  // The caller's prior work (which may write the inputs) before ours; ours before its later work.
+  TARMAC_CUDA_CHECK(cudaEventRecord(caller_ready_, caller));
+  TARMAC_CUDA_CHECK(cudaStreamWaitEvent(stream_, caller_ready_, 0));
+  for (const auto& [name, ptr] : inputs) {
+    auto it = std::find(in.input_names.begin(), in.input_names.end(), name);
+    if (it == in.input_names.end())
+      return invalid_argument("'{}' is not an input of the model", name);
+    const int s = in.input_slots[static_cast<size_t>(it - in.input_names.begin())];
+    const size_t bytes = in.slots[static_cast<size_t>(s)].bytes();
+    if (bytes > 0)
+      TARMAC_CUDA_CHECK(
+          cudaMemcpyAsync(address(b, s), ptr, bytes, cudaMemcpyDeviceToDevice, stream_));
+  }
+  if (b.use_graph) {
+    if (!b.graph) TARMAC_RETURN_IF_ERROR(capture(b));
+    TARMAC_CUDA_CHECK(cudaGraphLaunch(b.graph, stream_));
+  } else {
+    TARMAC_RETURN_IF_ERROR(enqueue_steps(b));
+  }
+  for (const auto& [name, ptr] : outputs) {
+    int slot = -1;
+    for (int s : in.output_slots)
+      if (in.slots[static_cast<size_t>(s)].value->name == name) slot = s;
+    if (slot < 0) return invalid_argument("'{}' is not an output of the model", name);
+    const size_t bytes = in.slots[static_cast<size_t>(slot)].bytes();
+    if (bytes > 0)
+      TARMAC_CUDA_CHECK(
+          cudaMemcpyAsync(ptr, address(b, slot), bytes, cudaMemcpyDeviceToDevice, stream_));
+  }
+  TARMAC_CUDA_CHECK(cudaEventRecord(done_, stream_));
+  TARMAC_CUDA_CHECK(cudaStreamWaitEvent(caller, done_, 0));
+  return Status::ok();
+}
+
 StatusOr<double> CudaExecutionContext::time_compute() {
   const Binding& b = *active_;
   TARMAC_CUDA_CHECK(cudaEventRecord(start_, stream_));
@@ -398,11 +462,11 @@ StatusOr<std::vector<double>> CudaExecutionContext::profile_layers(int iteration
 
 }  // namespace
 
-StatusOr<std::unique_ptr<ExecutionContext>> make_execution_context(
+StatusOr<std::unique_ptr<DeviceContext>> make_device_context(
     std::shared_ptr<CudaDeviceEngine> engine) {
   auto ctx = std::make_unique<CudaExecutionContext>(std::move(engine));
   TARMAC_RETURN_IF_ERROR(ctx->prepare());
-  return std::unique_ptr<ExecutionContext>(std::move(ctx));
+  return std::unique_ptr<DeviceContext>(std::move(ctx));
 }
 
 }  // namespace tarmac::cuda

@@ -1,0 +1,308 @@
+// tarmac::Engine and its execution contexts: a plan is checked against this machine, its model
+// imported, and the build it records replayed with the recorded tactics (nothing is timed).
+#include <filesystem>
+#include <mutex>
+
+#include "api/engine_build.h"
+#include "api/network_impl.h"
+#include "builder/plan_file.h"
+#include "onnx/importer.h"
+#include "tarmac/engine.h"
+
+#ifdef TARMAC_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace tarmac {
+
+namespace {
+
+/// A CUDA plan runs only where it was built: same compute capability, CUDA runtime major,
+/// cuDNN major.minor and cuBLASLt major (tactics and kernels are chosen for those).
+Status check_device(const EngineInfo& built, const DeviceIdentity& here) {
+  if (built.compute_capability != here.compute_capability)
+    return invalid_argument(
+        "plan was built for compute capability {}.{} ({}), this device is {}.{} ({}); rebuild it "
+        "here",
+        built.compute_capability / 10, built.compute_capability % 10, built.device_name,
+        here.compute_capability / 10, here.compute_capability % 10, here.name);
+  if (built.cuda_runtime_version / 1000 != here.cuda_runtime_version / 1000)
+    return invalid_argument("plan was built with CUDA runtime {}, this is {}; rebuild it",
+                            built.cuda_runtime_version, here.cuda_runtime_version);
+  if (built.cudnn_version / 100 != here.cudnn_version / 100)
+    return invalid_argument("plan was built with cuDNN {}, this is {}; rebuild it",
+                            built.cudnn_version, here.cudnn_version);
+  if (built.cublaslt_version / 10000 != here.cublaslt_version / 10000)
+    return invalid_argument("plan was built with cuBLASLt {}, this is {}; rebuild it",
+                            built.cublaslt_version, here.cublaslt_version);
+  return Status::ok();
+}
+
+class EngineImpl;
+
+class ContextImpl final : public ExecutionContext {
+ public:
+  explicit ContextImpl(std::shared_ptr<EngineImpl> engine) : engine_(std::move(engine)) {}
+  Status set_optimization_profile(int profile) override;
+  int optimization_profile() const override { return profile_; }
+  Status set_input_shape(const std::string& name, const Dims& dims) override;
+  StatusOr<Dims> tensor_shape(const std::string& name) const override;
+  Status set_tensor_address(const std::string& name, void* address) override;
+  Status enqueue(void* stream) override;
+  Status execute() override;
+  void set_use_cuda_graph(bool on) override {
+    use_graph_ = on;
+    if (device_) device_->set_use_cuda_graph(on);
+  }
+  StatusOr<std::vector<double>> profile_layers(int iterations) override;
+
+ private:
+  /// Binds the executor (CPU) or device context (CUDA) to the current shapes.
+  Status bind();
+  Status check_addresses() const;
+
+  std::shared_ptr<EngineImpl> engine_;
+  int profile_ = -1;
+  std::map<std::string, Dims> shapes_;
+  std::map<std::string, void*> addresses_;
+  bool use_graph_ = false;
+  std::unique_ptr<DeviceContext> device_;  // CUDA
+  std::unique_ptr<Executor> cpu_;          // CPU, for cpu_shapes_
+  std::map<std::string, Dims> cpu_shapes_;
+};
+
+class EngineImpl final : public Engine, public std::enable_shared_from_this<EngineImpl> {
+ public:
+  PlanHeader header;
+  Model model;
+  std::vector<std::shared_ptr<DeviceEngine>> device_engines;  // per profile, made on first use
+  std::mutex mu;
+
+  const EngineInfo& info() const override { return header.info; }
+  const std::vector<LayerInfo>& layers(int profile) const override {
+    const size_t p = profile >= 0 && profile < num_profiles() ? static_cast<size_t>(profile) : 0;
+    return header.profiles[p].layers;
+  }
+  int num_profiles() const override { return static_cast<int>(header.profiles.size()); }
+  StatusOr<std::unique_ptr<ExecutionContext>> create_execution_context() override {
+    auto ctx = std::make_unique<ContextImpl>(shared_from_this());
+    TARMAC_RETURN_IF_ERROR(ctx->set_optimization_profile(0));
+    return std::unique_ptr<ExecutionContext>(std::move(ctx));
+  }
+
+  std::map<std::string, Dims> opt_shapes(int p) const {
+    std::map<std::string, Dims> s;
+    for (const auto& [name, r] : header.profiles[static_cast<size_t>(p)].ranges) s[name] = r.opt;
+    return s;
+  }
+
+  StatusOr<std::shared_ptr<DeviceEngine>> device_engine(int p) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto& e = device_engines[static_cast<size_t>(p)];
+    if (!e) {
+      DeviceExecutorOptions o = device_options(header.build, opt_shapes(p),
+                                               header.profiles[static_cast<size_t>(p)].tactics);
+      TARMAC_ASSIGN_OR_RETURN(e, DeviceEngine::create(clone_model(model), o));
+    }
+    return e;
+  }
+};
+
+Status ContextImpl::set_optimization_profile(int profile) {
+  if (profile < 0 || profile >= engine_->num_profiles())
+    return invalid_argument("optimization profile {} does not exist (the engine has {})", profile,
+                            engine_->num_profiles());
+  if (profile == profile_) return Status::ok();
+  if (engine_->info().device == DeviceKind::kCuda) {
+    TARMAC_ASSIGN_OR_RETURN(auto e, engine_->device_engine(profile));
+    TARMAC_ASSIGN_OR_RETURN(device_, e->create_context());
+    device_->set_use_cuda_graph(use_graph_);
+  }
+  profile_ = profile;
+  shapes_ = engine_->opt_shapes(profile);
+  return Status::ok();
+}
+
+Status ContextImpl::set_input_shape(const std::string& name, const Dims& dims) {
+  const auto& ranges = engine_->header.profiles[static_cast<size_t>(profile_)].ranges;
+  auto it = ranges.find(name);
+  if (it == ranges.end()) return invalid_argument("'{}' is not an input of the engine", name);
+  const ShapeRange& r = it->second;
+  if (dims.size() != r.min.size())
+    return invalid_argument("input '{}' has rank {}, not {}", name, r.min.size(), dims.size());
+  for (size_t d = 0; d < dims.size(); ++d)
+    if (dims[d] < r.min[d] || dims[d] > r.max[d])
+      return invalid_argument(
+          "input '{}' dimension {} is {}, outside optimization profile {}'s range [{}, {}] "
+          "(shape {} vs min {} max {})",
+          name, d, dims[d], profile_, r.min[d], r.max[d], dims_text(dims), dims_text(r.min),
+          dims_text(r.max));
+  shapes_[name] = dims;
+  return Status::ok();
+}
+
+Status ContextImpl::bind() {
+  if (device_) return device_->set_input_shapes(shapes_);
+  if (cpu_ && cpu_shapes_ == shapes_) return Status::ok();
+  cpu_.reset();
+  TARMAC_ASSIGN_OR_RETURN(cpu_, Executor::create(clone_model(engine_->model),
+                                                 cpu_options(engine_->header.build, shapes_)));
+  cpu_shapes_ = shapes_;
+  return Status::ok();
+}
+
+StatusOr<Dims> ContextImpl::tensor_shape(const std::string& name) const {
+  if (auto it = shapes_.find(name); it != shapes_.end()) return it->second;
+  auto* self = const_cast<ContextImpl*>(this);  // binding is a cache, not a visible change
+  TARMAC_RETURN_IF_ERROR(self->bind());
+  if (device_) {
+    for (const auto& [n, t] : device_->output_types())
+      if (n == name) return t.second;
+  } else {
+    for (const Value* v : cpu_->model().graph.outputs)
+      if (v->name == name && v->type.has_shape && shape_is_static(v->type.shape))
+        return static_dims(v->type.shape);
+  }
+  return invalid_argument("'{}' is not an input or output of the engine", name);
+}
+
+Status ContextImpl::set_tensor_address(const std::string& name, void* address) {
+  bool known = shapes_.count(name) != 0;
+  for (const TensorInfo& t : engine_->info().outputs) known = known || t.name == name;
+  if (!known) return invalid_argument("'{}' is not an input or output of the engine", name);
+  if (!address) return invalid_argument("the address of '{}' is null", name);
+  addresses_[name] = address;
+  return Status::ok();
+}
+
+Status ContextImpl::check_addresses() const {
+  for (const auto& [name, d] : shapes_)
+    if (!addresses_.count(name)) return invalid_argument("input '{}' has no address set", name);
+  for (const TensorInfo& t : engine_->info().outputs)
+    if (!addresses_.count(t.name))
+      return invalid_argument("output '{}' has no address set", t.name);
+  return Status::ok();
+}
+
+Status ContextImpl::enqueue(void* stream) {
+  if (!device_)
+    return unsupported("a CPU engine runs synchronously: call execute() instead of enqueue()");
+  TARMAC_RETURN_IF_ERROR(check_addresses());
+  TARMAC_RETURN_IF_ERROR(bind());
+  std::map<std::string, const void*> ins;
+  std::map<std::string, void*> outs;
+  for (const auto& [name, d] : shapes_) ins[name] = addresses_.at(name);
+  for (const TensorInfo& t : engine_->info().outputs) outs[t.name] = addresses_.at(t.name);
+  return device_->enqueue(ins, outs, stream);
+}
+
+Status ContextImpl::execute() {
+  if (device_) {
+#ifdef TARMAC_WITH_CUDA
+    TARMAC_RETURN_IF_ERROR(enqueue(device_->stream()));
+    const cudaError_t e = cudaStreamSynchronize(static_cast<cudaStream_t>(device_->stream()));
+    if (e != cudaSuccess) return internal_error("CUDA: {}", cudaGetErrorString(e));
+    return Status::ok();
+#endif
+  }
+  TARMAC_RETURN_IF_ERROR(check_addresses());
+  TARMAC_RETURN_IF_ERROR(bind());
+  std::vector<std::pair<std::string, Tensor>> ins;
+  for (const TensorInfo& t : engine_->info().inputs) {
+    TARMAC_ASSIGN_OR_RETURN(Tensor x, Tensor::create(t.dtype, shapes_.at(t.name)));
+    if (x.nbytes() > 0) std::memcpy(x.raw(), addresses_.at(t.name), x.nbytes());
+    ins.emplace_back(t.name, std::move(x));
+  }
+  std::vector<Tensor> outs;
+  TARMAC_RETURN_IF_ERROR(cpu_->run(ins, &outs));
+  const auto& graph_outs = cpu_->model().graph.outputs;
+  for (size_t i = 0; i < outs.size() && i < graph_outs.size(); ++i)
+    if (outs[i].nbytes() > 0)
+      std::memcpy(addresses_.at(graph_outs[i]->name), outs[i].raw(), outs[i].nbytes());
+  return Status::ok();
+}
+
+StatusOr<std::vector<double>> ContextImpl::profile_layers(int iterations) {
+  TARMAC_RETURN_IF_ERROR(bind());
+  if (device_) return device_->profile_layers(iterations);
+  // CPU: the executor's per-node wall time over `iterations` runs on the bound inputs.
+  TARMAC_RETURN_IF_ERROR(check_addresses());
+  ExecutorOptions o = cpu_options(engine_->header.build, shapes_);
+  o.profile = true;
+  TARMAC_ASSIGN_OR_RETURN(auto ex, Executor::create(clone_model(engine_->model), o));
+  std::vector<std::pair<std::string, Tensor>> ins;
+  for (const TensorInfo& t : engine_->info().inputs) {
+    TARMAC_ASSIGN_OR_RETURN(Tensor x, Tensor::create(t.dtype, shapes_.at(t.name)));
+    if (x.nbytes() > 0) std::memcpy(x.raw(), addresses_.at(t.name), x.nbytes());
+    ins.emplace_back(t.name, std::move(x));
+  }
+  std::vector<Tensor> outs;
+  for (int i = 0; i < std::max(iterations, 1); ++i) TARMAC_RETURN_IF_ERROR(ex->run(ins, &outs));
+  std::vector<double> ms;
+  for (const NodeTiming& t : ex->timings())
+    ms.push_back(t.calls > 0 ? t.total_ms / static_cast<double>(t.calls) : 0.0);
+  return ms;
+}
+
+StatusOr<PlanHeader> read_header(const PlanContents& p) {
+  auto h = header_from_json(p.header);
+  if (!h.is_ok()) return h.status();
+  h->info.format_version = p.format_version;
+  if (h->info.weights_stripped != ((p.flags & kPlanWeightsStripped) != 0))
+    return invalid_argument("plan is inconsistent: the header and the flags disagree on weights");
+  return h;
+}
+
+}  // namespace
+
+StatusOr<EngineInfo> Engine::read_info(const std::string& plan, std::vector<LayerInfo>* layers) {
+  TARMAC_ASSIGN_OR_RETURN(PlanContents p, parse_plan(plan));
+  TARMAC_ASSIGN_OR_RETURN(PlanHeader h, read_header(p));
+  if (layers) *layers = h.profiles.front().layers;
+  return h.info;
+}
+
+StatusOr<std::shared_ptr<Engine>> Engine::deserialize(const std::string& plan,
+                                                      const LoadOptions& options) {
+  TARMAC_ASSIGN_OR_RETURN(PlanContents p, parse_plan(plan));
+  auto engine = std::make_shared<EngineImpl>();
+  TARMAC_ASSIGN_OR_RETURN(engine->header, read_header(p));
+  const EngineInfo& info = engine->header.info;
+  if (info.tarmac_version != TARMAC_VERSION && options.log)
+    options.log(fmt::format("warning: plan was written by tarmac {}, this is {}",
+                            info.tarmac_version, TARMAC_VERSION));
+  if (info.device == DeviceKind::kCuda) {
+    TARMAC_ASSIGN_OR_RETURN(DeviceIdentity here, query_device_identity());
+    TARMAC_RETURN_IF_ERROR(check_device(info, here));
+  }
+  std::string model = std::move(p.model);
+  if (info.weights_stripped) {
+    if (options.weights_onnx.empty())
+      return invalid_argument(
+          "plan was written without weights (--stripWeights): give the ONNX file to refit it "
+          "from (--onnx=...)");
+    TARMAC_ASSIGN_OR_RETURN(Network weights, Network::parse_onnx_file(options.weights_onnx));
+    Status same = check_same_architecture(model, weights.onnx_bytes());
+    if (!same.is_ok())
+      return same.with_context(fmt::format("'{}' cannot refit the plan", options.weights_onnx));
+    model = weights.onnx_bytes();
+  } else if (fnv1a64_hex(model) != info.onnx_hash) {
+    return invalid_argument("plan is inconsistent: its model does not match the recorded hash");
+  }
+  TARMAC_ASSIGN_OR_RETURN(ImportResult r, import_onnx_bytes(model, ""));
+  engine->model = std::move(r.model);
+  engine->device_engines.resize(engine->header.profiles.size());
+  // Profile 0 is prepared now, so that the first inference starts without a build.
+  if (info.device == DeviceKind::kCuda) TARMAC_RETURN_IF_ERROR(engine->device_engine(0).status());
+  return std::shared_ptr<Engine>(std::move(engine));
+}
+
+StatusOr<std::shared_ptr<Engine>> Engine::load_file(const std::string& path,
+                                                    const LoadOptions& options) {
+  TARMAC_ASSIGN_OR_RETURN(std::string bytes, read_whole_file(path));
+  auto e = deserialize(bytes, options);
+  if (!e.is_ok()) return e.status().with_context(fmt::format("cannot load '{}'", path));
+  return e;
+}
+
+}  // namespace tarmac

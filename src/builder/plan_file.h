@@ -1,0 +1,39 @@
+// The plan container (docs/engine_format.md): magic, format version, flags, a JSON header with
+// the provenance, profiles, tactics and layer table, the ONNX model, and a checksum.
+//   std::string bytes = serialize_plan(header, model_bytes, kPlanWeightsStripped);
+//   StatusOr<PlanContents> p = parse_plan(bytes);  // checks magic, version, sizes, checksum
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+
+namespace tarmac {
+
+inline constexpr char kPlanMagic[8] = {'T', 'A', 'R', 'M', 'A', 'C', 'P', 'L'};
+inline constexpr uint32_t kPlanFormatVersion = 1;
+inline constexpr uint32_t kPlanWeightsStripped = 1u << 0;
+
+struct PlanContents {
+  uint32_t format_version = 0;
+  uint32_t flags = 0;
+  nlohmann::json header;
+  std::string model;  // ONNX ModelProto bytes
+};
+
+std::string serialize_plan(const nlohmann::json& header, const std::string& model, uint32_t flags);
+/// A truncated, corrupted or foreign file gets an error saying what was expected and found.
+StatusOr<PlanContents> parse_plan(const std::string& bytes);
+
+/// 64-bit FNV-1a, the checksum of plans and timing caches; hex of it for hashes in headers.
+uint64_t fnv1a64(const void* data, size_t size, uint64_t seed = 0xcbf29ce484222325ull);
+std::string fnv1a64_hex(const std::string& bytes);
+
+/// Temporary file in the same folder, fsync, rename: readers never see a partial file.
+Status write_file_atomically(const std::string& path, const std::string& bytes);
+StatusOr<std::string> read_whole_file(const std::string& path, size_t max_bytes = size_t{4} << 30);
+
+}  // namespace tarmac
