@@ -113,6 +113,29 @@ TEST(CudaEnginePlan, TacticsAreTimedRecordedAndReplayedBitIdentically) {
   }
 }
 
+TEST(CudaEnginePlan, GemmTacticsAreTimedAndRecorded) {
+  TARMAC_REQUIRE_GPU();
+  GraphBuilder b;
+  Value* x = b.input("x", {256, 512});
+  Value* w = b.initializer("w", random_tensor(DType::kFloat32, {512, 384}, 3));
+  Value* bias = b.initializer("b", random_tensor(DType::kFloat32, {384}, 4));
+  Node* gemm = b.node("Gemm", "gemm", {x, w, bias});
+  b.output(b.out(b.node("Relu", "relu", {b.out(gemm)})));
+  auto onnx = export_onnx_bytes(b.take());
+  ASSERT_TRUE(onnx.is_ok());
+  BuildConfig c;
+  c.device = DeviceKind::kCuda;
+  std::string log;
+  c.log = [&](const std::string& m) { log.append(m).append("\n"); };
+  BuildReport r;
+  const std::string plan = build(*onnx, c, &r);
+  std::vector<LayerInfo> layers;
+  ASSERT_TRUE(Engine::read_info(plan, &layers).is_ok());
+  ASSERT_FALSE(layers.empty());
+  EXPECT_EQ(layers[0].tactic.rfind("cublaslt_heuristic=", 0), 0u) << layers[0].tactic;
+  EXPECT_NE(log.find("tactic gemm"), std::string::npos) << log;
+}
+
 TEST(CudaEnginePlan, TimingCacheIsReusedAndIgnoredFromAnotherDevice) {
   TARMAC_REQUIRE_GPU();
   const std::string cache =

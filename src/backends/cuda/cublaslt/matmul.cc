@@ -59,7 +59,9 @@ Status MatmulPlan::initialize(cublasLtHandle_t h, size_t max_workspace) {
   if (s_.stride_c != s_.stride_d && s_.batch > 1)
     return internal_error("cuBLASLt plan: C and D must share one batch stride");
 
-  auto pick = [&](uint32_t align, cublasLtMatmulAlgo_t* algo, size_t* bytes) -> Status {
+  // `want` ranked results are requested; the one at `index` is taken (the first when fewer).
+  auto pick = [&](uint32_t align, int want, int index, cublasLtMatmulAlgo_t* algo, size_t* bytes,
+                  int* offered, int* taken) -> Status {
     cublasLtMatmulPreference_t pref = nullptr;
     TARMAC_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
     std::unique_ptr<cublasLtMatmulPreferenceOpaque_t,
@@ -73,22 +75,30 @@ Status MatmulPlan::initialize(cublasLtHandle_t h, size_t max_workspace) {
           CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
       TARMAC_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &align, sizeof(align)));
     }
-    cublasLtMatmulHeuristicResult_t result{};
+    cublasLtMatmulHeuristicResult_t results[kMaxHeuristicCandidates] = {};
     int returned = 0;
     TARMAC_CUBLAS_CHECK(
-        cublasLtMatmulAlgoGetHeuristic(h, desc_, a_, b_, c_, c_, pref, 1, &result, &returned));
-    if (returned == 0 || result.state != CUBLAS_STATUS_SUCCESS)
+        cublasLtMatmulAlgoGetHeuristic(h, desc_, a_, b_, c_, c_, pref, want, results, &returned));
+    int usable = 0;
+    while (usable < returned && results[usable].state == CUBLAS_STATUS_SUCCESS) ++usable;
+    if (usable == 0)
       return unsupported("cuBLASLt has no algorithm for m={} n={} k={} batch={} (alignment {})",
                          s_.m, s_.n, s_.k, s_.batch, align);
-    *algo = result.algo;
-    *bytes = result.workspaceSize;
+    const int i = index >= 0 && index < usable ? index : 0;
+    *algo = results[i].algo;
+    *bytes = results[i].workspaceSize;
+    *offered = usable;
+    *taken = i;
     return Status::ok();
   };
   uint32_t elem = 4;
   if (s_.dtype == CUDA_R_16F || s_.dtype == CUDA_R_16BF) elem = 2;
   if (s_.dtype == CUDA_R_64F) elem = 8;
-  const Status aligned = pick(16, &aligned_, &aligned_bytes_);
-  const Status unaligned = pick(elem, &unaligned_, &unaligned_bytes_);
+  int unused_offered = 0, unused_taken = 0;
+  const Status aligned = pick(16, kMaxHeuristicCandidates, s_.heuristic_index, &aligned_,
+                              &aligned_bytes_, &candidates_, &chosen_);
+  const Status unaligned =
+      pick(elem, 1, 0, &unaligned_, &unaligned_bytes_, &unused_offered, &unused_taken);
   has_aligned_ = aligned.is_ok();
   has_unaligned_ = unaligned.is_ok();
   if (!has_aligned_ && !has_unaligned_) return aligned;
@@ -119,6 +129,21 @@ Status MatmulPlan::run(cublasLtHandle_t h, cudaStream_t stream, const MatmulArgs
   TARMAC_CUBLAS_CHECK(cublasLtMatmul(h, desc_, alpha, a.b, a_, a.a, b_, beta, c, c_, a.d, c_, algo,
                                      a.workspace, a.workspace_bytes, stream));
   return Status::ok();
+}
+
+std::string tactic_name(int heuristic_index) {
+  return "cublaslt_heuristic=" + std::to_string(heuristic_index);
+}
+
+int heuristic_index_of(const std::string& tactic) {
+  const std::string prefix = "cublaslt_heuristic=";
+  if (tactic.rfind(prefix, 0) != 0) return 0;
+  int v = 0;
+  for (size_t i = prefix.size(); i < tactic.size(); ++i) {
+    if (tactic[i] < '0' || tactic[i] > '9' || v > 1000) return 0;
+    v = v * 10 + (tactic[i] - '0');
+  }
+  return v;
 }
 
 }  // namespace tarmac::cuda::lt

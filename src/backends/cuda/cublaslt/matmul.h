@@ -12,6 +12,7 @@
 #include <cublasLt.h>
 
 #include <cstdint>
+#include <string>
 
 #include "core/status.h"
 
@@ -28,7 +29,16 @@ struct MatmulShape {
   /// CUBLASLT_EPILOGUE_DEFAULT, _BIAS, _RELU, _RELU_BIAS or _GELU_BIAS: the bias is one value
   /// per column of row-major D ([n]), shared by every batch.
   cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT;
+  /// Which of the heuristic's ranked algorithms (for aligned operands) to use: the builder's
+  /// tactic "cublaslt_heuristic=N" (tactic_name); 0 = the heuristic's first choice.
+  int heuristic_index = 0;
 };
+
+/// Algorithms the heuristic is asked for: the tactic candidates of a GEMM.
+inline constexpr int kMaxHeuristicCandidates = 8;
+/// "cublaslt_heuristic=N" <-> N (0 for anything else).
+std::string tactic_name(int heuristic_index);
+int heuristic_index_of(const std::string& tactic);
 
 struct MatmulArgs {
   const void* a = nullptr;
@@ -56,6 +66,10 @@ class MatmulPlan {
   /// Enqueues one product (all batches) on `stream`.
   Status run(cublasLtHandle_t h, cudaStream_t stream, const MatmulArgs& a) const;
   const MatmulShape& shape() const { return s_; }
+  /// After initialize: how many ranked algorithms the heuristic offered for aligned operands,
+  /// and which one the plan uses.
+  int candidates() const { return candidates_; }
+  int chosen() const { return chosen_; }
 
  private:
   MatmulShape s_;
@@ -64,6 +78,7 @@ class MatmulPlan {
   cublasLtMatmulAlgo_t aligned_{}, unaligned_{};
   size_t aligned_bytes_ = 0, unaligned_bytes_ = 0;
   bool has_aligned_ = false, has_unaligned_ = false;
+  int candidates_ = 0, chosen_ = 0;
 };
 
 }  // namespace tarmac::cuda::lt

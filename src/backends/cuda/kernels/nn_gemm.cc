@@ -60,6 +60,13 @@ Status check_dtypes(const KernelArgs& a, size_t count) {
   return Status::ok();
 }
 
+/// The ranked cuBLASLt algorithms a plan was offered, as tactic names (builder/tactics).
+std::vector<std::string> gemm_tactics(const lt::MatmulPlan& p) {
+  std::vector<std::string> t;
+  for (int i = 0; i < p.candidates(); ++i) t.push_back(lt::tactic_name(i));
+  return t;
+}
+
 // ---- Gemm ----
 
 enum class CMode { kNone, kFull, kBias, kBroadcast };
@@ -95,6 +102,8 @@ class GemmKernel final : public DeviceKernel {
     return plan_->initialize(handles_of(ctx).lt, kGemmWorkspace);
   }
   size_t workspace_bytes() const override { return kGemmWorkspace; }
+  std::vector<std::string> tactic_candidates() const override { return gemm_tactics(*plan_); }
+  std::string tactic() const override { return lt::tactic_name(plan_->chosen()); }
 
   Status enqueue(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs,
                  const LaunchContext& ctx) override {
@@ -197,6 +206,7 @@ StatusOr<std::unique_ptr<DeviceKernel>> make_gemm(const KernelArgs& a) {
   s.trans_b = tb;
   s.dtype = cuda_dtype(dt);
   s.compute = compute_type(dt, a.config.allow_tf32);
+  s.heuristic_index = lt::heuristic_index_of(a.config.tactic);
   ActParams rest;
   s.epilogue = lt_epilogue(dt, mode == CMode::kBias, act, &rest);
   return std::unique_ptr<DeviceKernel>(
@@ -238,6 +248,8 @@ class MatMulKernel final : public DeviceKernel {
     return plan_->initialize(handles_of(ctx).lt, kGemmWorkspace);
   }
   size_t workspace_bytes() const override { return kGemmWorkspace; }
+  std::vector<std::string> tactic_candidates() const override { return gemm_tactics(*plan_); }
+  std::string tactic() const override { return lt::tactic_name(plan_->chosen()); }
 
   Status enqueue(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs,
                  const LaunchContext& ctx) override {
@@ -321,6 +333,7 @@ StatusOr<std::unique_ptr<DeviceKernel>> make_matmul(const KernelArgs& a) {
   sh.k = k;
   sh.dtype = cuda_dtype(s.dt);
   sh.compute = compute_type(s.dt, a.config.allow_tf32);
+  sh.heuristic_index = lt::heuristic_index_of(a.config.tactic);
   if (num_elements(b_batch) == 1) {
     // B shared by every batch: one product over the stacked rows of A.
     sh.m = m * num_elements(batch);
