@@ -43,6 +43,24 @@ uint64_t fnv1a64(const void* data, size_t size, uint64_t seed) {
   return h;
 }
 
+uint64_t checksum64(const void* data, size_t size) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  uint64_t h = 0xcbf29ce484222325ull;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w = 0;
+    for (int b = 0; b < 8; ++b)
+      w |= static_cast<uint64_t>(p[i + static_cast<size_t>(b)]) << (8 * b);
+    h ^= w;
+    h *= 0x100000001b3ull;
+  }
+  for (; i < size; ++i) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 std::string fnv1a64_hex(const std::string& bytes) {
   return fmt::format("{:016x}", fnv1a64(bytes.data(), bytes.size()));
 }
@@ -56,7 +74,7 @@ std::string serialize_plan(const nlohmann::json& header, const std::string& mode
   out += h;
   put_u64(&out, model.size());
   out += model;
-  put_u64(&out, fnv1a64(out.data(), out.size()));
+  put_u64(&out, checksum64(out.data(), out.size()));
   return out;
 }
 
@@ -86,7 +104,7 @@ StatusOr<PlanContents> parse_plan(const std::string& bytes) {
         model_size_at + 8 + model_size + 8, bytes.size());
   const size_t checksum_at = model_size_at + 8 + static_cast<size_t>(model_size);
   const uint64_t stored = get_le(bytes, checksum_at, 8);
-  const uint64_t actual = fnv1a64(bytes.data(), checksum_at);
+  const uint64_t actual = checksum64(bytes.data(), checksum_at);
   if (stored != actual)
     return invalid_argument("plan is corrupted: checksum {:016x} expected, content gives {:016x}",
                             stored, actual);

@@ -31,6 +31,9 @@ StatusOr<PlanContents> parse_plan(const std::string& bytes);
 /// 64-bit FNV-1a, the checksum of plans and timing caches; hex of it for hashes in headers.
 uint64_t fnv1a64(const void* data, size_t size, uint64_t seed = 0xcbf29ce484222325ull);
 std::string fnv1a64_hex(const std::string& bytes);
+/// The plan checksum: FNV-1a's xor-and-multiply over 8-byte little-endian words, then the
+/// remaining bytes one by one — eight times fewer steps than byte-wise FNV-1a on 100 MB plans.
+uint64_t checksum64(const void* data, size_t size);
 
 /// Temporary file in the same folder, fsync, rename: readers never see a partial file.
 Status write_file_atomically(const std::string& path, const std::string& bytes);
