@@ -60,6 +60,8 @@ class ContextImpl final : public ExecutionContext {
   /// Binds the executor (CPU) or device context (CUDA) to the current shapes.
   Status bind();
   Status check_addresses() const;
+  /// CPU: copies of the inputs at their addresses, for the executor.
+  StatusOr<std::vector<std::pair<std::string, Tensor>>> host_inputs() const;
 
   std::shared_ptr<EngineImpl> engine_;
   int profile_ = -1;
@@ -184,6 +186,16 @@ Status ContextImpl::check_addresses() const {
   return Status::ok();
 }
 
+StatusOr<std::vector<std::pair<std::string, Tensor>>> ContextImpl::host_inputs() const {
+  std::vector<std::pair<std::string, Tensor>> ins;
+  for (const TensorInfo& t : engine_->info().inputs) {
+    TARMAC_ASSIGN_OR_RETURN(Tensor x, Tensor::create(t.dtype, shapes_.at(t.name)));
+    if (x.nbytes() > 0) std::memcpy(x.raw(), addresses_.at(t.name), x.nbytes());
+    ins.emplace_back(t.name, std::move(x));
+  }
+  return ins;
+}
+
 Status ContextImpl::enqueue(void* stream) {
   if (!device_)
     return unsupported("a CPU engine runs synchronously: call execute() instead of enqueue()");
@@ -207,12 +219,7 @@ Status ContextImpl::execute() {
   }
   TARMAC_RETURN_IF_ERROR(check_addresses());
   TARMAC_RETURN_IF_ERROR(bind());
-  std::vector<std::pair<std::string, Tensor>> ins;
-  for (const TensorInfo& t : engine_->info().inputs) {
-    TARMAC_ASSIGN_OR_RETURN(Tensor x, Tensor::create(t.dtype, shapes_.at(t.name)));
-    if (x.nbytes() > 0) std::memcpy(x.raw(), addresses_.at(t.name), x.nbytes());
-    ins.emplace_back(t.name, std::move(x));
-  }
+  TARMAC_ASSIGN_OR_RETURN(auto ins, host_inputs());
   std::vector<Tensor> outs;
   TARMAC_RETURN_IF_ERROR(cpu_->run(ins, &outs));
   const auto& graph_outs = cpu_->model().graph.outputs;
@@ -230,12 +237,7 @@ StatusOr<std::vector<double>> ContextImpl::profile_layers(int iterations) {
   ExecutorOptions o = cpu_options(engine_->header.build, shapes_);
   o.profile = true;
   TARMAC_ASSIGN_OR_RETURN(auto ex, Executor::create(clone_model(engine_->model), o));
-  std::vector<std::pair<std::string, Tensor>> ins;
-  for (const TensorInfo& t : engine_->info().inputs) {
-    TARMAC_ASSIGN_OR_RETURN(Tensor x, Tensor::create(t.dtype, shapes_.at(t.name)));
-    if (x.nbytes() > 0) std::memcpy(x.raw(), addresses_.at(t.name), x.nbytes());
-    ins.emplace_back(t.name, std::move(x));
-  }
+  TARMAC_ASSIGN_OR_RETURN(auto ins, host_inputs());
   std::vector<Tensor> outs;
   for (int i = 0; i < std::max(iterations, 1); ++i) TARMAC_RETURN_IF_ERROR(ex->run(ins, &outs));
   std::vector<double> ms;

@@ -54,7 +54,7 @@ std::string dims_text(const Dims& d) {
   std::string s;
   for (size_t i = 0; i < d.size(); ++i) {
     if (i) s.push_back('x');
-    s.append(std::to_string(d[i]));
+    s.append(d[i] < 0 ? "?" : std::to_string(d[i]));
   }
   return s;
 }

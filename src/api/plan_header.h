@@ -39,6 +39,6 @@ nlohmann::json header_to_json(const PlanHeader& h);
 /// A header missing keys or with wrong types is an error naming the key.
 StatusOr<PlanHeader> header_from_json(const nlohmann::json& j);
 
-std::string dims_text(const Dims& d);  // "1x3x224x224"
+std::string dims_text(const Dims& d);  // "1x3x224x224", "?" for a dynamic dim
 
 }  // namespace tarmac

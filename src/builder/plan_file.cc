@@ -1,14 +1,6 @@
 #include "builder/plan_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 
 namespace tarmac {
 
@@ -115,55 +107,6 @@ StatusOr<PlanContents> parse_plan(const std::string& bytes) {
     return invalid_argument("plan header is not a JSON object");
   p.model = bytes.substr(model_size_at + 8, static_cast<size_t>(model_size));
   return p;
-}
-
-Status write_file_atomically(const std::string& path, const std::string& bytes) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string name = ".";
-  name.append(target.filename().string()).append(".XXXXXX");
-  std::string tmp = (dir / name).string();
-  const int fd = mkstemp(tmp.data());
-  if (fd < 0) return io_error("cannot write '{}': {}", path, std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return io_error("cannot write '{}': {}", path, why);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return io_error("cannot write '{}': {}", path, why);
-  }
-  ::chmod(tmp.c_str(), 0644);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return io_error("cannot write '{}': {}", path, why);
-  }
-  return Status::ok();
-}
-
-StatusOr<std::string> read_whole_file(const std::string& path, size_t max_bytes) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return not_found("no file '{}'", path);
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return io_error("cannot read '{}': {}", path, ec.message());
-  if (size > max_bytes) return invalid_argument("'{}' is too large ({} bytes)", path, size);
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return io_error("cannot open '{}'", path);
-  std::string s(static_cast<size_t>(size), '\0');
-  if (size > 0 && !f.read(s.data(), static_cast<std::streamsize>(size)))
-    return io_error("cannot read '{}'", path);
-  return s;
 }
 
 }  // namespace tarmac

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.h"  // plans are read and written whole, atomically
 #include "core/status.h"
 
 namespace tarmac {
@@ -34,9 +35,5 @@ std::string fnv1a64_hex(const std::string& bytes);
 /// The plan checksum: FNV-1a's xor-and-multiply over 8-byte little-endian words, then the
 /// remaining bytes one by one — eight times fewer steps than byte-wise FNV-1a on 100 MB plans.
 uint64_t checksum64(const void* data, size_t size);
-
-/// Temporary file in the same folder, fsync, rename: readers never see a partial file.
-Status write_file_atomically(const std::string& path, const std::string& bytes);
-StatusOr<std::string> read_whole_file(const std::string& path, size_t max_bytes = size_t{4} << 30);
 
 }  // namespace tarmac

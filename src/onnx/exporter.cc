@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/file_io.h"
 #include "ir/op_registry.h"
 
 namespace tarmac {
@@ -323,61 +324,6 @@ Status build_model_proto(const Model& model, ExternalPlan* plan, onnx::ModelProt
 
 // ---- atomic file writes ---------------------------------------------------------------
 
-Status write_all(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t{1} << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return io_error("cannot write '{}': {}", path, std::strerror(errno));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Status::ok();
-}
-
-/// Writes `path` through a temp file in the same folder: write, fsync, rename, fsync folder.
-/// Readers see the old file or the complete new one, never a partial one.
-Status write_file_atomic(const fs::path& path, const std::function<Status(int)>& body) {
-  static std::atomic<uint64_t> counter{0};
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  fs::path tmp;
-  int fd = -1;
-  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-    tmp = dir /
-          fmt::format(".{}.tmp.{}.{}", path.filename().string(), ::getpid(), counter.fetch_add(1));
-    // 0666 so the final file gets the usual umask-derived permissions.
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) {
-      return io_error("cannot create '{}': {}", tmp.string(), std::strerror(errno));
-    }
-  }
-  if (fd < 0) return io_error("cannot create a temp file beside '{}'", path.string());
-  Status st = body(fd);
-  if (st.is_ok() && ::fsync(fd) != 0) {
-    st = io_error("cannot flush '{}': {}", tmp.string(), std::strerror(errno));
-  }
-  if (::close(fd) != 0 && st.is_ok()) {
-    st = io_error("cannot close '{}': {}", tmp.string(), std::strerror(errno));
-  }
-  if (st.is_ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = io_error("cannot rename '{}' to '{}': {}", tmp.string(), path.string(),
-                  std::strerror(errno));
-  }
-  if (!st.is_ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  // Makes the rename itself durable; a folder that cannot be opened is not an error.
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::ok();
-}
-
 Status write_external_data(const ExternalPlan& plan, int fd, const std::string& path) {
   static const std::vector<char> zeros(kExternalDataAlignment, 0);
   uint64_t at = 0;
@@ -445,11 +391,11 @@ Status export_onnx_file(const Model& model, const std::string& path, const Expor
   // The data goes first so that the new model never refers to a missing data file.
   if (!plan.tensors.empty()) {
     const fs::path data_path = out.parent_path() / options.external_data_file;
-    TARMAC_RETURN_IF_ERROR(write_file_atomic(
+    TARMAC_RETURN_IF_ERROR(write_file_atomically(
         data_path, [&](int fd) { return write_external_data(plan, fd, data_path.string()); }));
   }
-  return write_file_atomic(out,
-                           [&](int fd) { return write_all(fd, bytes.data(), bytes.size(), path); });
+  return write_file_atomically(
+      out, [&](int fd) { return write_all(fd, bytes.data(), bytes.size(), path); });
 }
 
 }  // namespace tarmac

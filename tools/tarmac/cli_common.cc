@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.h"
+
 namespace tarmac::cli {
 
 namespace {
@@ -114,17 +116,7 @@ Status write_output_json(const std::string& path, const std::vector<std::string>
 }
 
 Status write_json_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    if (!f) return io_error("cannot write '{}'", path);
-    f << text << "\n";
-    if (!f) return io_error("cannot write '{}'", path);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return io_error("cannot write '{}': {}", path, ec.message());
-  return Status::ok();
+  return write_file_atomically(path, text + "\n");
 }
 
 }  // namespace tarmac::cli

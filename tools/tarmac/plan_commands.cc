@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/plan_header.h"
 #include "builder/plan_file.h"
 #include "cli_common.h"
 #include "commands.h"
@@ -13,15 +14,6 @@
 namespace tarmac::cli {
 
 namespace {
-
-std::string dims_list(const Dims& d) {
-  std::string s;
-  for (size_t i = 0; i < d.size(); ++i) {
-    if (i) s.push_back('x');
-    s.append(d[i] < 0 ? "?" : std::to_string(d[i]));
-  }
-  return s;
-}
 
 std::string version_text(int v, int major_div, int minor_div) {
   return v ? fmt::format("{}.{}", v / major_div, v % major_div / minor_div) : "-";
@@ -76,16 +68,16 @@ int inspect_plan(const std::string& path, bool json) {
   std::printf("Refittable: %s\n", i.refittable ? "yes" : "no");
   for (const TensorInfo& t : i.inputs)
     std::printf("Input: %s %s [%s]\n", t.name.c_str(), std::string(dtype_name(t.dtype)).c_str(),
-                dims_list(t.shape).c_str());
+                dims_text(t.shape).c_str());
   for (const TensorInfo& t : i.outputs)
     std::printf("Output: %s %s [%s]\n", t.name.c_str(), std::string(dtype_name(t.dtype)).c_str(),
-                dims_list(t.shape).c_str());
+                dims_text(t.shape).c_str());
   for (size_t p = 0; p < i.profiles.size(); ++p) {
     std::printf("Profile %zu:", p);
     if (i.profiles[p].inputs.empty()) std::printf(" static shapes");
     for (const auto& [name, r] : i.profiles[p].inputs)
-      std::printf(" %s min %s opt %s max %s;", name.c_str(), dims_list(r.min).c_str(),
-                  dims_list(r.opt).c_str(), dims_list(r.max).c_str());
+      std::printf(" %s min %s opt %s max %s;", name.c_str(), dims_text(r.min).c_str(),
+                  dims_text(r.opt).c_str(), dims_text(r.max).c_str());
     std::printf("\n");
   }
   std::printf("Layers (profile 0): %zu\n", layers.size());

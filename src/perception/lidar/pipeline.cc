@@ -139,11 +139,16 @@ class CpuDetector final : public LidarDetector {
     auto t = start;
     PillarSet set;
     TARMAC_RETURN_IF_ERROR(voxelize_cpu(cloud.xyzi.data(), cloud.size(), params_, &set));
-    std::fill(features_.begin(), features_.end(), 0.f);
-    std::copy(set.features.begin(), set.features.end(), features_.begin());
-    r.stats.ms.voxelize = ms_since(t);
     FrameBuffers f;
     f.pfn_rows = pfn_rows_for(set.num_pillars, config_.max_voxels);
+    // The PFN reads pfn_rows rows: the pillars, then zero padding up to the row bucket.
+    const size_t row = static_cast<size_t>(params_.max_points_per_voxel * params_.num_features());
+    std::copy(set.features.begin(), set.features.end(), features_.begin());
+    std::fill(
+        features_.begin() + static_cast<std::ptrdiff_t>(set.features.size()),
+        features_.begin() + static_cast<std::ptrdiff_t>(row * static_cast<size_t>(f.pfn_rows)),
+        0.f);
+    r.stats.ms.voxelize = ms_since(t);
     f.features = features_.data();
     f.pillar_features = pillar_features_.data();
     f.bev = bev_.data();

@@ -1,13 +1,11 @@
 // Detection result writers (formats in results_io.h).
 #include "perception/lidar/results_io.h"
 
-#include <unistd.h>
-
 #include <charconv>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <numbers>
+
+#include "core/file_io.h"
 
 namespace tarmac::lidar {
 
@@ -109,30 +107,7 @@ nlohmann::json results_to_json(const std::string& frame, const std::vector<Detec
 }
 
 Status write_text_file(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path tmp =
-      target.parent_path() / fmt::format(".{}.tmp.{}", target.filename().string(), ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return io_error("cannot create '{}'", tmp.string());
-    f << text;
-    f.flush();
-    if (!f) {
-      f.close();
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return io_error("cannot write '{}'", path);
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    return io_error("cannot write '{}': {}", path, ec.message());
-  }
-  return Status::ok();
+  return write_file_atomically(path, text);
 }
 
 }  // namespace tarmac::lidar
