@@ -264,12 +264,11 @@ StatusOr<EngineInfo> Engine::read_info(const std::string& plan, std::vector<Laye
   return h.info;
 }
 
-StatusOr<std::shared_ptr<Engine>> Engine::deserialize(const std::string& plan,
-                                                      const LoadOptions& options) {
+StatusOr<OpenedPlan> open_plan(const std::string& plan, const LoadOptions& options) {
   TARMAC_ASSIGN_OR_RETURN(PlanContents p, parse_plan(plan));
-  auto engine = std::make_shared<EngineImpl>();
-  TARMAC_ASSIGN_OR_RETURN(engine->header, read_header(p));
-  const EngineInfo& info = engine->header.info;
+  OpenedPlan opened;
+  TARMAC_ASSIGN_OR_RETURN(opened.header, read_header(p));
+  const EngineInfo& info = opened.header.info;
   if (info.tarmac_version != TARMAC_VERSION && options.log)
     options.log(fmt::format("warning: plan was written by tarmac {}, this is {}",
                             info.tarmac_version, TARMAC_VERSION));
@@ -290,10 +289,20 @@ StatusOr<std::shared_ptr<Engine>> Engine::deserialize(const std::string& plan,
     model = weights.onnx_bytes();
   }
   TARMAC_ASSIGN_OR_RETURN(ImportResult r, import_onnx_bytes(model, ""));
-  engine->model = std::move(r.model);
+  opened.model = std::move(r.model);
+  return opened;
+}
+
+StatusOr<std::shared_ptr<Engine>> Engine::deserialize(const std::string& plan,
+                                                      const LoadOptions& options) {
+  TARMAC_ASSIGN_OR_RETURN(OpenedPlan opened, open_plan(plan, options));
+  auto engine = std::make_shared<EngineImpl>();
+  engine->header = std::move(opened.header);
+  engine->model = std::move(opened.model);
   engine->device_engines.resize(engine->header.profiles.size());
   // Profile 0 is prepared now, so that the first inference starts without a build.
-  if (info.device == DeviceKind::kCuda) TARMAC_RETURN_IF_ERROR(engine->device_engine(0).status());
+  if (engine->header.info.device == DeviceKind::kCuda)
+    TARMAC_RETURN_IF_ERROR(engine->device_engine(0).status());
   return std::shared_ptr<Engine>(std::move(engine));
 }
 

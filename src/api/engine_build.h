@@ -10,6 +10,7 @@
 #include "runtime/device_engine.h"
 #include "runtime/executor.h"
 #include "tarmac/builder.h"
+#include "tarmac/engine.h"
 
 namespace tarmac {
 
@@ -20,6 +21,15 @@ DeviceExecutorOptions device_options(const PlanBuild& b, const std::map<std::str
 ExecutorOptions cpu_options(const PlanBuild& b, const std::map<std::string, Dims>& shapes);
 /// The runtime nodes of a CPU executor's optimized model as layers.
 std::vector<LayerInfo> cpu_layers(const Model& built);
+
+/// A plan opened for the internal runtimes: its header and its model (refitted from
+/// `options.weights_onnx` when the plan was stripped). CUDA plans are checked against this
+/// device. Engine::deserialize and `tarmac compare --loadEngine` share it.
+struct OpenedPlan {
+  PlanHeader header;
+  Model model;
+};
+StatusOr<OpenedPlan> open_plan(const std::string& plan, const LoadOptions& options);
 
 /// The model with the data of every floating-point initializer removed (names, types and
 /// shapes kept): what --stripWeights stores.

@@ -14,7 +14,13 @@ namespace {
 /// exclude half types or fix float32 parameters, and — as mixed-precision training does — ops
 /// whose results grow or sum beyond half precision's range or resolution (exponentials, powers,
 /// unnormalized sums).
-bool always_fp32(const Node& n) {
+bool always_fp32(const Node& n, DType target) {
+  if (target == DType::kFloat64) {
+    // A float64 reference widens everything whose ONNX type constraints allow double.
+    static const std::set<std::string> fixed = {"QuantizeLinear", "DequantizeLinear",
+                                                "NonMaxSuppression"};
+    return fixed.count(n.op_type) != 0;
+  }
   static const std::set<std::string> ops = {"QuantizeLinear",
                                             "DequantizeLinear",
                                             "NonMaxSuppression",
@@ -69,8 +75,8 @@ class Converter {
   Converter(Model& m, const PrecisionOptions& o) : model_(m), g_(m.graph), o_(o) {}
 
   Status run() {
-    if (o_.dtype != DType::kFloat16 && o_.dtype != DType::kBFloat16)
-      return invalid_argument("precision must be float16 or bfloat16, not {}",
+    if (o_.dtype != DType::kFloat16 && o_.dtype != DType::kBFloat16 && o_.dtype != DType::kFloat64)
+      return invalid_argument("precision must be float16, bfloat16 or float64, not {}",
                               dtype_name(o_.dtype));
     // The dtype each float32 value has after conversion: half when written by a converted
     // node; constants and graph inputs keep float32 and are cast (constants converted) on use.
@@ -78,12 +84,12 @@ class Converter {
     for (auto& n : g_.nodes) nodes.push_back(n.get());
     for (Node* n : nodes) {
       bool half = converted(*n);
-      if (half && promotes(*n))
+      if (half && promotes(*n) && o_.dtype != DType::kFloat64)
         for (const Value* v : n->inputs)
           if (v && fp32_results_.count(v)) half = false;
       if (!half)
         for (const Value* out : n->outputs)
-          if (out && out->type.dtype == DType::kFloat32 && !o_.keep_fp32.count(n->name))
+          if (out && out->type.dtype == DType::kFloat32 && !layer_listed(o_.keep_fp32, n->name))
             fp32_results_.insert(out);
       for (size_t i = 0; i < n->inputs.size(); ++i) {
         Value* v = n->inputs[i];
@@ -105,7 +111,7 @@ class Converter {
     }
     // Graph outputs keep float32: the half producer writes a new value, a Cast writes the name.
     for (Value*& out : g_.outputs) {
-      if (!half_values_.count(out)) continue;
+      if (!half_values_.count(out) || !o_.float32_outputs) continue;
       Value* half = fresh(out->name + "_" + std::string(dtype_name(o_.dtype)), out->type);
       for (Value*& o : out->producer->outputs)
         if (o == out) o = half;
@@ -126,7 +132,7 @@ class Converter {
 
  private:
   bool converted(const Node& n) const {
-    if (always_fp32(n) || o_.keep_fp32.count(n.name)) return false;
+    if (always_fp32(n, o_.dtype) || layer_listed(o_.keep_fp32, n.name)) return false;
     // Nodes with no float data (shape arithmetic) are unaffected either way.
     return true;
   }
@@ -184,6 +190,19 @@ class Converter {
 };
 
 }  // namespace
+
+bool layer_listed(const std::set<std::string>& keep_fp32, const std::string& layer) {
+  if (keep_fp32.empty()) return false;
+  if (keep_fp32.count(layer)) return true;
+  static constexpr std::string_view kJoin = " + ";  // passes/rewrite.h fused_name
+  for (size_t b = 0; b <= layer.size();) {
+    size_t e = layer.find(kJoin, b);
+    if (e == std::string::npos) e = layer.size();
+    if (e > b && keep_fp32.count(layer.substr(b, e - b))) return true;
+    b = e + kJoin.size();
+  }
+  return false;
+}
 
 Status assign_precision(Model& model, const PrecisionOptions& options) {
   return Converter(model, options).run();

@@ -15,14 +15,23 @@
 namespace tarmac {
 
 struct PrecisionOptions {
-  DType dtype = DType::kFloat16;  // kFloat16 or kBFloat16
-  /// Layer (node) names that stay float32 — `--layerPrecisions=name:fp32`.
+  /// kFloat16 or kBFloat16; or kFloat64 for a reference run (`tarmac compare`), where every
+  /// float32 tensor widens except the few whose type ONNX fixes (Q/DQ, NonMaxSuppression).
+  DType dtype = DType::kFloat16;
+  /// Layer names that stay float32 — `--layerPrecisions=name:fp32`. A fused layer
+  /// ("conv1 + relu1") stays float32 when its full name or any of its ONNX node names is listed.
   std::set<std::string> keep_fp32;
+  /// Graph outputs keep float32 through a Cast (the model's signature). A float64 reference
+  /// turns this off to keep its outputs unrounded.
+  bool float32_outputs = true;
 };
 
 /// Rewrites the (inferred, sorted) graph in place and re-verifies it. Ops whose ONNX type
 /// constraints exclude half types or whose parameters must stay float32 (Q/DQ scales,
 /// NonMaxSuppression, Range, Resize scales/roi) keep float32.
 Status assign_precision(Model& model, const PrecisionOptions& options);
+
+/// Whether `layer` (a node name, fused names joined by " + ") is one `keep_fp32` names.
+bool layer_listed(const std::set<std::string>& keep_fp32, const std::string& layer);
 
 }  // namespace tarmac

@@ -23,6 +23,7 @@
 #include "builder/layout.h"
 #include "core/status.h"
 #include "ir/graph.h"
+#include "runtime/tensor_tap.h"
 
 namespace tarmac {
 
@@ -87,6 +88,12 @@ class DeviceContext {
   /// Host inputs in (shapes must be the current ones), host outputs out (synchronous).
   virtual Status run(const std::vector<std::pair<std::string, Tensor>>& inputs,
                      std::vector<Tensor>* outputs) = 0;
+  /// run(), and after each layer its outputs are copied to the host for `tap` (`tarmac compare
+  /// --mark-all`). The layers, kernels, tactics, arena and workspace are the context's own,
+  /// unchanged: only the copies are added between layers, and this run replays no CUDA graph
+  /// (graph or not, the same kernels run in the same order on the same memory).
+  virtual Status run_with_taps(const std::vector<std::pair<std::string, Tensor>>& inputs,
+                               std::vector<Tensor>* outputs, const TensorTap& tap) = 0;
   /// Device memory in and out: copies the inputs (name -> device address, current shapes) into
   /// the context, runs, and copies the outputs to their device addresses. Ordered after the
   /// work already on `stream` (a cudaStream_t) and before work enqueued there later; returns

@@ -54,6 +54,7 @@ Status Executor::prepare(const ExecutorOptions& options) {
   if (options.precision != DType::kFloat32) {
     PrecisionOptions p;
     p.dtype = options.precision;
+    p.float32_outputs = options.precision != DType::kFloat64;  // a reference stays unrounded
     p.keep_fp32 = options.keep_fp32;
     TARMAC_RETURN_IF_ERROR(assign_precision(model_, p));
   }
@@ -133,7 +134,7 @@ Status Executor::check_input(const Value& v, const Tensor& t,
 }
 
 Status Executor::run(const std::vector<std::pair<std::string, Tensor>>& inputs,
-                     std::vector<Tensor>* outputs) {
+                     std::vector<Tensor>* outputs, const TensorTap& tap) {
   const Graph& g = model_.graph;
   std::vector<Tensor> slots(static_cast<size_t>(num_slots_));
   std::vector<bool> set(static_cast<size_t>(num_slots_), false);
@@ -185,6 +186,7 @@ Status Executor::run(const std::vector<std::pair<std::string, Tensor>>& inputs,
                               dtype_name(outs[o].dtype()));
       }
       slots[static_cast<size_t>(step.outputs[o])] = std::move(outs[o]);
+      if (tap) tap(*step.node, *ov, slots[static_cast<size_t>(step.outputs[o])]);
     }
     for (int r : step.release) slots[static_cast<size_t>(r)] = Tensor();
   }

@@ -15,6 +15,7 @@
 #include "backends/backend.h"
 #include "core/status.h"
 #include "ir/graph.h"
+#include "runtime/tensor_tap.h"
 
 namespace tarmac {
 
@@ -27,7 +28,9 @@ struct ExecutorOptions {
   bool profile = false;
   /// Run the graph passes (src/passes) before binding kernels.
   bool optimize = true;
-  /// kFloat32, or kFloat16 / kBFloat16 to compute in half precision (builder/precision.h).
+  /// kFloat32, or kFloat16 / kBFloat16 to compute in half precision (builder/precision.h), or
+  /// kFloat64 for a reference that computes every float32 tensor in double and returns float64
+  /// outputs (`tarmac compare`).
   DType precision = DType::kFloat32;
   /// Layers kept in float32 when precision is half.
   std::set<std::string> keep_fp32;
@@ -49,8 +52,9 @@ class Executor {
 
   const Model& model() const { return model_; }
   /// Runs the graph. `inputs` must name every graph input; shapes must fit the declared ones.
+  /// `tap`, when set, sees every tensor computed (the run is otherwise unchanged).
   Status run(const std::vector<std::pair<std::string, Tensor>>& inputs,
-             std::vector<Tensor>* outputs);
+             std::vector<Tensor>* outputs, const TensorTap& tap = nullptr);
   const std::vector<NodeTiming>& timings() const { return timings_; }
   /// Nodes that run at inference time (constant-folded ones excluded).
   size_t num_runtime_nodes() const { return steps_.size(); }

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <random>
 
@@ -73,50 +71,30 @@ StatusOr<std::map<std::string, std::string>> parse_name_files(const std::string&
   return out;
 }
 
-StatusOr<Tensor> load_raw_tensor(const std::string& path, DType dtype, const Dims& dims) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    return not_found("input file '{}' does not exist", path);
-  const uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) return io_error("cannot stat input file '{}': {}", path, ec.message());
-  // Compare sizes before allocating: a wrong file must not cost a huge zero-filled buffer.
-  // The product saturates at 2^64 - 1, far above any file size, so it cannot wrap.
-  const unsigned __int128 cap = std::numeric_limits<uint64_t>::max();
-  unsigned __int128 needed = dtype_size(dtype);
-  for (int64_t d : dims) needed = std::min(cap, needed * static_cast<uint64_t>(d < 0 ? 0 : d));
-  if (needed != size) {
-    return invalid_argument("input file '{}' has {} bytes but a {} tensor of shape {} needs {}",
-                            path, size, dtype_name(dtype), dims_to_string(dims),
-                            static_cast<uint64_t>(needed));
-  }
-  TARMAC_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, dims));
-  std::ifstream in(path, std::ios::binary);
-  in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
-  if (!in) return io_error("short read from '{}'", path);
-  return t;
-}
-
-Status write_output_json(const std::string& path, const std::vector<std::string>& names,
-                         const std::vector<Tensor>& tensors) {
-  nlohmann::json out = nlohmann::json::array();
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const Tensor& t = tensors[i];
-    nlohmann::json values = nlohmann::json::array();
-    for (int64_t k = 0; k < t.numel(); ++k) {
-      if (is_floating(t.dtype())) {
-        values.push_back(t.as_double(k));
-      } else {
-        values.push_back(t.as_int64(k));
-      }
-    }
-    out.push_back(
-        {{"name", names[i]}, {"dimensions", dims_to_string(t.dims())}, {"values", values}});
-  }
-  return write_json_file(path, out.dump(2));
-}
-
 Status write_json_file(const std::string& path, const std::string& text) {
   return write_file_atomically(path, text + "\n");
+}
+
+StatusOr<std::set<std::string>> parse_fp32_layers(const std::string& spec) {
+  std::set<std::string> keep;
+  size_t pos = 0;
+  while (pos < spec.size()) {
+    size_t end = spec.find(',', pos);
+    if (end == std::string::npos) end = spec.size();
+    const std::string item = spec.substr(pos, end - pos);
+    const size_t colon = item.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      return invalid_argument("--layerPrecisions: '{}' is not layer:precision", item);
+    const std::string prec = item.substr(colon + 1);
+    if (prec != "fp32")
+      return invalid_argument(
+          "--layerPrecisions: '{}' asks for {}; only fp32 is supported (other layers follow "
+          "--fp16 / --bf16)",
+          item, prec);
+    keep.insert(item.substr(0, colon));
+    pos = end + 1;
+  }
+  return keep;
 }
 
 }  // namespace tarmac::cli

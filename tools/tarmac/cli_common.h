@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,12 +18,10 @@ StatusOr<std::map<std::string, Dims>> parse_shapes(const std::string& spec,
                                                    const std::string& flag = "--shapes");
 /// "images:in.bin,mask:m.bin" -> {images: in.bin, mask: m.bin}.
 StatusOr<std::map<std::string, std::string>> parse_name_files(const std::string& spec);
-/// Reads a raw little-endian row-major file into a tensor of the given dtype and dims.
-StatusOr<Tensor> load_raw_tensor(const std::string& path, DType dtype, const Dims& dims);
+/// trtexec's --layerPrecisions list "layer:fp32,layer2:fp32" -> the layers kept in float32
+/// (only fp32 is accepted: other layers follow --fp16 / --bf16).
+StatusOr<std::set<std::string>> parse_fp32_layers(const std::string& spec);
 /// Writes `text` to `path` through a temporary file and a rename.
 Status write_json_file(const std::string& path, const std::string& text);
-/// trtexec's JSON output format: [{"name", "dimensions", "values"}].
-Status write_output_json(const std::string& path, const std::vector<std::string>& names,
-                         const std::vector<Tensor>& tensors);
 
 }  // namespace tarmac::cli

@@ -20,6 +20,7 @@ void add_render_command(CLI::App& app, Action* action);
 void add_exec_command(CLI::App& app, Action* action);
 void add_refit_command(CLI::App& app, Action* action);
 void add_detect3d_command(CLI::App& app, Action* action);
+void add_compare_command(CLI::App& app, Action* action);
 
 /// True when the file starts with a plan's magic; inspect_plan prints it (plan_commands.cc).
 bool is_plan_file(const std::string& path);

@@ -7,6 +7,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "compare/tensor_files.h"
 #include "core/random.h"
 #include "exec_options.h"
 #include "exec_runner.h"
@@ -195,7 +196,7 @@ StatusOr<std::vector<NamedTensor>> make_inputs(const Engine& engine, ExecutionCo
     const std::string desc =
         fmt::format("{}[{}]", std::string(dtype_name(t.dtype)), dims_to_string(dims));
     if (auto it = s.load_inputs.find(t.name); it != s.load_inputs.end()) {
-      TARMAC_ASSIGN_OR_RETURN(Tensor x, load_raw_tensor(it->second, t.dtype, dims));
+      TARMAC_ASSIGN_OR_RETURN(Tensor x, read_raw_tensor(it->second, t.dtype, dims));
       say(fmt::format("Input {}: {} from {}", t.name, desc, it->second));
       inputs.emplace_back(t.name, std::move(x));
     } else {
@@ -268,7 +269,10 @@ Status run_inference(const ExecOptions& o, const ExecSettings& s, Engine& engine
     say("Timing trace written to " + o.export_times);
   }
   if (!o.export_output.empty()) {
-    TARMAC_RETURN_IF_ERROR(write_output_json(o.export_output, output_names, r.outputs));
+    std::vector<std::pair<std::string, Tensor>> named;
+    for (size_t i = 0; i < r.outputs.size() && i < output_names.size(); ++i)
+      named.emplace_back(output_names[i], r.outputs[i]);
+    TARMAC_RETURN_IF_ERROR(write_trtexec_json(o.export_output, named));
     say("Outputs written to " + o.export_output);
   }
   if (s.profile_layers) {

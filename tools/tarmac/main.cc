@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   add_exec_command(app, &action);
   add_refit_command(app, &action);
   add_detect3d_command(app, &action);
+  add_compare_command(app, &action);
   // CLI11 reports an unknown first word as "a subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string word = argv[1];

@@ -13,6 +13,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "compare/tensor_files.h"
 #include "core/parallel.h"
 #include "onnx/importer.h"
 #include "runtime/device_executor.h"
@@ -44,29 +45,6 @@ struct RunOptions {
   std::string layout = "auto";
   std::string export_profile;
 };
-
-/// trtexec's --layerPrecisions list "layer:fp32,layer2:fp32" -> the layers kept in float32.
-StatusOr<std::set<std::string>> parse_layer_precisions(const std::string& spec) {
-  std::set<std::string> keep;
-  size_t pos = 0;
-  while (pos < spec.size()) {
-    size_t end = spec.find(',', pos);
-    if (end == std::string::npos) end = spec.size();
-    const std::string item = spec.substr(pos, end - pos);
-    const size_t colon = item.rfind(':');
-    if (colon == std::string::npos || colon == 0)
-      return invalid_argument("--layerPrecisions: '{}' is not layer:precision", item);
-    const std::string prec = item.substr(colon + 1);
-    if (prec != "fp32")
-      return invalid_argument(
-          "--layerPrecisions: '{}' asks for {}; only fp32 is supported (other layers follow "
-          "--fp16 / --bf16)",
-          item, prec);
-    keep.insert(item.substr(0, colon));
-    pos = end + 1;
-  }
-  return keep;
-}
 
 void print_tensor_summary(const std::string& name, const Tensor& t) {
   std::printf("  %s: %s[%s]", name.c_str(), std::string(dtype_name(t.dtype())).c_str(),
@@ -156,7 +134,7 @@ int run_command(const RunOptions& o) {
     auto probe = Tensor::create(v->type.dtype, dims);  // refuses absurd sizes
     if (!probe.is_ok()) return fail("input '" + v->name + "': " + probe.status().message());
     if (auto it = files->find(v->name); it != files->end()) {
-      auto t = load_raw_tensor(it->second, v->type.dtype, dims);
+      auto t = read_raw_tensor(it->second, v->type.dtype, dims);
       if (!t.is_ok()) return fail(t.status().message());
       inputs.emplace_back(v->name, std::move(t).value());
       input_lines.push_back("Input " + v->name + ": " + desc + " from " + it->second);
@@ -170,7 +148,7 @@ int run_command(const RunOptions& o) {
   const std::string onnx_desc =
       fmt::format("{} (ai.onnx opset {}, {} nodes", o.onnx, model.onnx_opset(), g.nodes.size());
 
-  const auto keep_fp32 = parse_layer_precisions(o.layer_precisions);
+  const auto keep_fp32 = parse_fp32_layers(o.layer_precisions);
   if (!keep_fp32.is_ok()) return fail(keep_fp32.status().message());
   std::unique_ptr<Runner> runner;
   CpuRunner* cpu = nullptr;
@@ -310,7 +288,10 @@ int run_command(const RunOptions& o) {
     }
   }
   if (!o.export_output.empty()) {
-    Status s = write_output_json(o.export_output, names, outputs);
+    std::vector<std::pair<std::string, Tensor>> named;
+    for (size_t i = 0; i < outputs.size() && i < names.size(); ++i)
+      named.emplace_back(names[i], outputs[i]);
+    Status s = write_trtexec_json(o.export_output, named);
     if (!s.is_ok()) return fail(s.message());
     std::printf("Outputs written to %s\n", o.export_output.c_str());
   }

@@ -68,7 +68,14 @@ class CudaExecutionContext final : public DeviceContext {
     return active_->instance->input_shapes;
   }
   Status run(const std::vector<std::pair<std::string, Tensor>>& inputs,
-             std::vector<Tensor>* outputs) override;
+             std::vector<Tensor>* outputs) override {
+    return run_impl(inputs, outputs, nullptr);
+  }
+  Status run_with_taps(const std::vector<std::pair<std::string, Tensor>>& inputs,
+                       std::vector<Tensor>* outputs, const TensorTap& tap) override {
+    if (!tap) return invalid_argument("run_with_taps needs a tap");
+    return run_impl(inputs, outputs, &tap);
+  }
   Status enqueue(const std::map<std::string, const void*>& inputs,
                  const std::map<std::string, void*>& outputs, void* stream) override;
   std::vector<std::pair<std::string, std::pair<DType, Dims>>> output_types() const override {
@@ -114,7 +121,11 @@ class CudaExecutionContext final : public DeviceContext {
   }
   /// Drops least recently used bindings other than the active one until at most `keep` remain.
   void evict_to(size_t keep);
+  Status run_impl(const std::vector<std::pair<std::string, Tensor>>& inputs,
+                  std::vector<Tensor>* outputs, const TensorTap* tap);
   Status enqueue_steps(const Binding& b);
+  /// The steps one by one, each followed by copies of its outputs for `tap`.
+  Status run_steps_tapped(const Binding& b, const TensorTap& tap);
   /// One step: its kernel on the stream, or the CPU fallback.
   Status enqueue_step(const Binding& b, const BoundStep& step, std::vector<TensorView>* ins,
                       std::vector<TensorView>* outs);
@@ -283,6 +294,27 @@ Status CudaExecutionContext::enqueue_steps(const Binding& b) {
   return Status::ok();
 }
 
+Status CudaExecutionContext::run_steps_tapped(const Binding& b, const TensorTap& tap) {
+  std::vector<TensorView> ins, outs;
+  for (const BoundStep& step : b.steps) {
+    TARMAC_RETURN_IF_ERROR(enqueue_step(b, step, &ins, &outs));
+    const Node& node = *step.plan->node;
+    for (size_t o = 0; o < step.plan->outputs.size(); ++o) {
+      const int s = step.plan->outputs[o];
+      if (s < 0) continue;
+      const Slot& slot = b.instance->slots[static_cast<size_t>(s)];
+      TARMAC_ASSIGN_OR_RETURN(Tensor t, Tensor::create(slot.dtype, slot.dims));
+      // Ordered after the layer on the stream; a later layer may reuse this arena range.
+      if (slot.bytes() > 0)
+        TARMAC_CUDA_CHECK(
+            cudaMemcpyAsync(t.raw(), address(b, s), slot.bytes(), cudaMemcpyDeviceToHost, stream_));
+      TARMAC_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      tap(node, *slot.value, t);
+    }
+  }
+  return Status::ok();
+}
+
 Status CudaExecutionContext::capture(Binding& b) {
   // Thread-local mode: contexts on other threads keep allocating and capturing meanwhile.
   cudaGraph_t graph = nullptr;
@@ -298,8 +330,8 @@ Status CudaExecutionContext::capture(Binding& b) {
   return Status::ok();
 }
 
-Status CudaExecutionContext::run(const std::vector<std::pair<std::string, Tensor>>& inputs,
-                                 std::vector<Tensor>* outputs) {
+Status CudaExecutionContext::run_impl(const std::vector<std::pair<std::string, Tensor>>& inputs,
+                                      std::vector<Tensor>* outputs, const TensorTap* tap) {
   Binding& b = *active_;
   const Instance& in = *b.instance;
   std::vector<bool> given(in.input_slots.size(), false);
@@ -327,7 +359,9 @@ Status CudaExecutionContext::run(const std::vector<std::pair<std::string, Tensor
       TARMAC_CUDA_CHECK(cudaMemcpyAsync(address(b, s), staging + b.staging_offsets[i], bytes,
                                         cudaMemcpyHostToDevice, stream_));
   }
-  if (b.use_graph) {
+  if (tap) {
+    TARMAC_RETURN_IF_ERROR(run_steps_tapped(b, *tap));
+  } else if (b.use_graph) {
     if (!b.graph) TARMAC_RETURN_IF_ERROR(capture(b));
     TARMAC_CUDA_CHECK(cudaGraphLaunch(b.graph, stream_));
   } else {
