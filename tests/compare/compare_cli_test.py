@@ -19,6 +19,8 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 import fp16_breaker  # noqa: E402
 
 FP16_TOL = ["--atol=1e-2", "--rtol=1e-2"]
+# float32 engines: see case_fp32_passes for why 'normalized' needs more than 1e-5.
+FP32_TOL = ["--atol=5e-3", "--rtol=5e-3"]
 
 
 class Ctx:
@@ -75,8 +77,8 @@ def case_fp32_passes(c):
     # numbers near 1000 (float32 resolution 6e-5) by a spread of ~0.03, which amplifies
     # rounding to ~1e-3 on both sides (the CPU and CUDA engines differ by up to 1.1e-3 there);
     # the other outputs agree to ~1e-5.
-    out = c.run(f"--onnx={c.model}", "--reference-precision=fp32", "--atol=5e-3", "--rtol=5e-3",
-                "--samples=3", expect_rc=0)
+    out = c.run(f"--onnx={c.model}", "--reference-precision=fp32", *FP32_TOL, "--samples=3",
+                expect_rc=0)
     expect(out, r"^PASSED \| all outputs matched on 3 samples")
     for name in ("features", "total", "embedding"):
         m = re.search(rf"Comparing output '{name}'(?:.*\n)*?.*Minimum required tolerance "
@@ -130,7 +132,7 @@ def case_golden_ort(c):
     np.savez_compressed(c.path("ort_z.npz"), **golden)
     for f in ("ort.npz", "ort_z.npz"):
         out = c.run(f"--onnx={c.model}", f"--loadInputs={c.path('inputs.npz')}",
-                    f"--load-outputs={c.path(f)}", "--atol=1e-3", "--rtol=1e-3",
+                    f"--load-outputs={c.path(f)}", *FP32_TOL,
                     f"--save-outputs={c.path('tarmac.npz')}",
                     f"--save-reference={c.path('reference.npz')}", expect_rc=0)
         expect(out, r"Reference: golden outputs from ")
@@ -139,7 +141,7 @@ def case_golden_ort(c):
     mine = np.load(c.path("tarmac.npz"))
     assert sorted(mine.files) == sorted(golden), (mine.files, list(golden))
     for name, want in golden.items():
-        np.testing.assert_allclose(mine[name], want, rtol=1e-3, atol=1e-3, err_msg=name)
+        np.testing.assert_allclose(mine[name], want, rtol=5e-3, atol=5e-3, err_msg=name)
     # The golden file is what was saved as the reference.
     ref = np.load(c.path("reference.npz"))
     for name, want in golden.items():
@@ -148,7 +150,7 @@ def case_golden_ort(c):
 
 def case_trtexec_json(c):
     out = c.run(f"--onnx={c.model}", "--samples=2", f"--save-outputs={c.path('out.json')}",
-                f"--save-inputs={c.path('in.npz')}", "--atol=1e-3", "--rtol=1e-3", expect_rc=0)
+                f"--save-inputs={c.path('in.npz')}", *FP32_TOL, expect_rc=0)
     for i in range(2):
         with open(c.path(f"out_{i}.json")) as f:
             entries = json.load(f)
