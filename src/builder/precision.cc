@@ -5,6 +5,7 @@
 #include "ir/fused_ops.h"
 #include "ir/inference.h"
 #include "ir/verifier.h"
+#include "passes/rewrite.h"
 
 namespace tarmac {
 
@@ -194,13 +195,8 @@ class Converter {
 bool layer_listed(const std::set<std::string>& keep_fp32, const std::string& layer) {
   if (keep_fp32.empty()) return false;
   if (keep_fp32.count(layer)) return true;
-  static constexpr std::string_view kJoin = " + ";  // passes/rewrite.h fused_name
-  for (size_t b = 0; b <= layer.size();) {
-    size_t e = layer.find(kJoin, b);
-    if (e == std::string::npos) e = layer.size();
-    if (e > b && keep_fp32.count(layer.substr(b, e - b))) return true;
-    b = e + kJoin.size();
-  }
+  for (const std::string& name : fused_node_names(layer))
+    if (keep_fp32.count(name)) return true;
   return false;
 }
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "passes/rewrite.h"
+
 namespace tarmac::compare {
 
 namespace {
@@ -12,14 +14,8 @@ namespace {
 /// The ONNX node a layer stands for in --layerPrecisions: the first of its fused names that
 /// is a node of the model ("" for layers the build added: casts, reformats).
 std::string onnx_name(const std::string& layer, const std::set<std::string>& nodes) {
-  static constexpr std::string_view kJoin = " + ";
-  for (size_t b = 0; b <= layer.size();) {
-    size_t e = layer.find(kJoin, b);
-    if (e == std::string::npos) e = layer.size();
-    const std::string part = layer.substr(b, e - b);
+  for (const std::string& part : fused_node_names(layer))
     if (nodes.count(part)) return part;
-    b = e + kJoin.size();
-  }
   return "";
 }
 

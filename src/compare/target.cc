@@ -137,26 +137,13 @@ StatusOr<std::unique_ptr<Target>> make_cpu_target(Model model, ExecutorOptions o
 
 }  // namespace
 
-std::string_view precision_name(DType d) {
-  switch (d) {
-    case DType::kFloat16:
-      return "float16";
-    case DType::kBFloat16:
-      return "bfloat16";
-    case DType::kFloat64:
-      return "float64";
-    default:
-      return "float32";
-  }
-}
-
 StatusOr<std::unique_ptr<Target>> make_target(const Model& model, const TargetOptions& o) {
   const DType p = o.precision;
   if (p != DType::kFloat32 && p != DType::kFloat16 && p != DType::kBFloat16 && p != DType::kFloat64)
     return invalid_argument("unsupported precision {}", dtype_name(p));
   if (p == DType::kFloat64 && (o.optimize || o.device != "cpu"))
     return invalid_argument("float64 is only a CPU reference precision");
-  std::string what(precision_name(p));
+  std::string what(dtype_name(p));
   if (!o.keep_fp32.empty()) what += fmt::format(" ({} layers kept float32)", o.keep_fp32.size());
   if (o.device == "cpu") {
     ExecutorOptions eo;

@@ -72,6 +72,4 @@ StatusOr<std::unique_ptr<Target>> load_plan_target(const std::string& path,
                                                    const std::map<std::string, Dims>& shapes,
                                                    Model* model);
 
-std::string_view precision_name(DType d);  // "float32" / "float16" / "bfloat16" / "float64"
-
 }  // namespace tarmac::compare

@@ -134,6 +134,18 @@ std::string fused_name(const std::vector<Node*>& nodes) {
   return s;
 }
 
+std::vector<std::string> fused_node_names(const std::string& layer) {
+  static constexpr std::string_view kJoin = " + ";
+  std::vector<std::string> names;
+  for (size_t b = 0; b <= layer.size();) {
+    size_t e = layer.find(kJoin, b);
+    if (e == std::string::npos) e = layer.size();
+    if (e > b) names.push_back(layer.substr(b, e - b));
+    b = e + kJoin.size();
+  }
+  return names;
+}
+
 bool tensors_equal(const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype() || a.dims() != b.dims()) return false;
   return a.nbytes() == 0 || std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;

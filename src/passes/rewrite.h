@@ -41,6 +41,8 @@ Node* new_node(Graph& g, const std::string& name, const std::string& op_type,
 /// A layer name joining the ONNX names of the nodes it came from: "conv3 + bn3".
 std::string fused_name(const Node& a, const Node& b);
 std::string fused_name(const std::vector<Node*>& nodes);
+/// The ONNX node names a fused layer's name joins ("conv1 + relu1" -> {conv1, relu1}).
+std::vector<std::string> fused_node_names(const std::string& layer);
 /// Attribute equality (for CSE).
 bool attributes_equal(const Attribute& a, const Attribute& b);
 /// Bitwise equality of two tensors (dtype, dims and bytes).
