@@ -7,6 +7,7 @@
 #include "api/engine_build.h"
 #include "api/network_impl.h"
 #include "api/plan_header.h"
+#include "builder/built_graph.h"
 #include "builder/plan_file.h"
 #include "builder/timing_cache.h"
 #include "ir/fused_ops.h"
@@ -112,6 +113,17 @@ std::map<std::string, Dims> opt_shapes(const std::map<std::string, ShapeRange>& 
   return s;
 }
 
+/// Whether the plan stores profile 0 as built: a single profile of static shapes (an instance
+/// for other shapes is built from the source model), and weights that are neither stripped
+/// nor meant to be refitted (the built weights derive from them).
+bool stores_built_engine(const BuildConfig& c,
+                         const std::vector<std::map<std::string, ShapeRange>>& ranges) {
+  if (c.strip_weights || c.refittable || ranges.size() != 1) return false;
+  for (const auto& [name, r] : ranges.front())
+    if (r.min != r.max) return false;
+  return true;
+}
+
 std::string precision_of(const std::string& type_text) {
   return type_text.substr(0, type_text.find('['));
 }
@@ -212,6 +224,7 @@ StatusOr<std::string> build_serialized_engine(const Network& network, const Buil
     if (c.progress) c.progress(f, what);
   };
   BuildReport r;
+  std::string built;  // profile 0 as built, for plans that can load it directly
 
   if (c.device == DeviceKind::kCpu) {
     info.device_name = "cpu";
@@ -281,6 +294,14 @@ StatusOr<std::string> build_serialized_engine(const Network& network, const Buil
         prof.layers.push_back(std::move(l));
       }
       r.layers = static_cast<int>(prof.layers.size());
+      if (p == 0 && stores_built_engine(c, ranges)) {
+        auto bytes = serialize_built_model(engine->built_model());
+        if (bytes.is_ok()) {
+          built = std::move(bytes).value();
+        } else if (c.log) {
+          c.log("warning: the plan will rebuild at load: " + bytes.status().message());
+        }
+      }
       h.profiles.push_back(std::move(prof));
     }
     if (!c.timing_cache_file.empty())
@@ -300,7 +321,8 @@ StatusOr<std::string> build_serialized_engine(const Network& network, const Buil
   r.build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (report) *report = r;
-  return serialize_plan(header_to_json(h), model, c.strip_weights ? kPlanWeightsStripped : 0);
+  return serialize_plan(header_to_json(h), model, c.strip_weights ? kPlanWeightsStripped : 0,
+                        built);
 }
 
 Status write_plan_file(const std::string& path, const std::string& plan) {

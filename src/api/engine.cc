@@ -1,10 +1,15 @@
-// tarmac::Engine and its execution contexts: a plan is checked against this machine, its model
-// imported, and the build it records replayed with the recorded tactics (nothing is timed).
+// tarmac::Engine and its execution contexts: a plan is checked against this machine; profile 0
+// loads from the plan's built section when it has one (weights uploaded, nothing rebuilt), and
+// otherwise the source model is imported and the build it records replayed with the recorded
+// tactics (nothing is timed). The source model is read only when needed.
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <optional>
 
 #include "api/engine_build.h"
 #include "api/network_impl.h"
+#include "builder/built_graph.h"
 #include "builder/plan_file.h"
 #include "onnx/importer.h"
 #include "tarmac/engine.h"
@@ -76,7 +81,13 @@ class ContextImpl final : public ExecutionContext {
 class EngineImpl final : public Engine, public std::enable_shared_from_this<EngineImpl> {
  public:
   PlanHeader header;
-  Model model;
+  /// The source model's bytes on demand (from the file or the plan in memory), and the weights
+  /// file of a stripped plan.
+  std::function<StatusOr<std::string>()> read_source;
+  std::string weights_onnx;
+  std::string_view built;  // profile 0 as built, inside built_owner; used by device_engine(0)
+  std::shared_ptr<const void> built_owner;
+  std::function<void(const std::string&)> log;
   std::vector<std::shared_ptr<DeviceEngine>> device_engines;  // per profile, made on first use
   std::mutex mu;
 
@@ -98,16 +109,56 @@ class EngineImpl final : public Engine, public std::enable_shared_from_this<Engi
     return s;
   }
 
+  /// The source model, imported on first use.
+  StatusOr<const Model*> source_model() {
+    std::lock_guard<std::mutex> lock(mu);
+    return source_model_locked();
+  }
+
   StatusOr<std::shared_ptr<DeviceEngine>> device_engine(int p) {
     std::lock_guard<std::mutex> lock(mu);
     auto& e = device_engines[static_cast<size_t>(p)];
-    if (!e) {
-      DeviceExecutorOptions o = device_options(header.build, opt_shapes(p),
-                                               header.profiles[static_cast<size_t>(p)].tactics);
-      TARMAC_ASSIGN_OR_RETURN(e, DeviceEngine::create(clone_model(model), o));
+    if (e) return e;
+    DeviceExecutorOptions o = device_options(header.build, opt_shapes(p),
+                                             header.profiles[static_cast<size_t>(p)].tactics);
+    if (p == 0 && !built.empty()) {
+      // The graph is final: passes, precision and layouts are not run again.
+      TARMAC_ASSIGN_OR_RETURN(Model m, parse_built_model(built, built_owner, "plan"));
+      built = {};
+      built_owner.reset();  // the model's constants keep what they point into
+      o.optimize = false;
+      o.precision = DType::kFloat32;
+      o.layout = LayoutMode::kNchw;
+      TARMAC_ASSIGN_OR_RETURN(e, DeviceEngine::create(std::move(m), o));
+      if (log) log("profile 0: loaded as built (no passes, precision or layout work)");
+      return e;
     }
+    TARMAC_ASSIGN_OR_RETURN(const Model* m, source_model_locked());
+    TARMAC_ASSIGN_OR_RETURN(e, DeviceEngine::create(clone_model(*m), o));
     return e;
   }
+
+ private:
+  StatusOr<const Model*> source_model_locked() {
+    if (source_) return &*source_;
+    TARMAC_ASSIGN_OR_RETURN(std::string bytes, read_source());
+    if (header.info.weights_stripped) {
+      if (weights_onnx.empty())
+        return invalid_argument(
+            "plan was written without weights (--stripWeights): give the ONNX file to refit it "
+            "from (--onnx=...)");
+      TARMAC_ASSIGN_OR_RETURN(Network weights, Network::parse_onnx_file(weights_onnx));
+      Status same = check_same_architecture(bytes, weights.onnx_bytes());
+      if (!same.is_ok())
+        return same.with_context(fmt::format("'{}' cannot refit the plan", weights_onnx));
+      bytes = weights.onnx_bytes();
+    }
+    TARMAC_ASSIGN_OR_RETURN(ImportResult r, import_onnx_bytes(bytes, ""));
+    source_ = std::move(r.model);
+    return &*source_;
+  }
+
+  std::optional<Model> source_;
 };
 
 Status ContextImpl::set_optimization_profile(int profile) {
@@ -147,8 +198,9 @@ Status ContextImpl::bind() {
   if (device_) return device_->set_input_shapes(shapes_);
   if (cpu_ && cpu_shapes_ == shapes_) return Status::ok();
   cpu_.reset();
-  TARMAC_ASSIGN_OR_RETURN(cpu_, Executor::create(clone_model(engine_->model),
-                                                 cpu_options(engine_->header.build, shapes_)));
+  TARMAC_ASSIGN_OR_RETURN(const Model* m, engine_->source_model());
+  TARMAC_ASSIGN_OR_RETURN(
+      cpu_, Executor::create(clone_model(*m), cpu_options(engine_->header.build, shapes_)));
   cpu_shapes_ = shapes_;
   return Status::ok();
 }
@@ -236,7 +288,8 @@ StatusOr<std::vector<double>> ContextImpl::profile_layers(int iterations) {
   TARMAC_RETURN_IF_ERROR(check_addresses());
   ExecutorOptions o = cpu_options(engine_->header.build, shapes_);
   o.profile = true;
-  TARMAC_ASSIGN_OR_RETURN(auto ex, Executor::create(clone_model(engine_->model), o));
+  TARMAC_ASSIGN_OR_RETURN(const Model* m, engine_->source_model());
+  TARMAC_ASSIGN_OR_RETURN(auto ex, Executor::create(clone_model(*m), o));
   TARMAC_ASSIGN_OR_RETURN(auto ins, host_inputs());
   std::vector<Tensor> outs;
   for (int i = 0; i < std::max(iterations, 1); ++i) TARMAC_RETURN_IF_ERROR(ex->run(ins, &outs));
@@ -246,11 +299,12 @@ StatusOr<std::vector<double>> ContextImpl::profile_layers(int iterations) {
   return ms;
 }
 
-StatusOr<PlanHeader> read_header(const PlanContents& p) {
-  auto h = header_from_json(p.header);
+StatusOr<PlanHeader> read_header(uint32_t format_version, uint32_t flags,
+                                 const nlohmann::json& header) {
+  auto h = header_from_json(header);
   if (!h.is_ok()) return h.status();
-  h->info.format_version = p.format_version;
-  if (h->info.weights_stripped != ((p.flags & kPlanWeightsStripped) != 0))
+  h->info.format_version = format_version;
+  if (h->info.weights_stripped != ((flags & kPlanWeightsStripped) != 0))
     return invalid_argument("plan is inconsistent: the header and the flags disagree on weights");
   return h;
 }
@@ -259,16 +313,15 @@ StatusOr<PlanHeader> read_header(const PlanContents& p) {
 
 StatusOr<EngineInfo> Engine::read_info(const std::string& plan, std::vector<LayerInfo>* layers) {
   TARMAC_ASSIGN_OR_RETURN(PlanContents p, parse_plan(plan));
-  TARMAC_ASSIGN_OR_RETURN(PlanHeader h, read_header(p));
+  TARMAC_ASSIGN_OR_RETURN(PlanHeader h, read_header(p.format_version, p.flags, p.header));
   if (layers) *layers = h.profiles.front().layers;
   return h.info;
 }
 
-StatusOr<OpenedPlan> open_plan(const std::string& plan, const LoadOptions& options) {
-  TARMAC_ASSIGN_OR_RETURN(PlanContents p, parse_plan(plan));
-  OpenedPlan opened;
-  TARMAC_ASSIGN_OR_RETURN(opened.header, read_header(p));
-  const EngineInfo& info = opened.header.info;
+namespace {
+
+Status check_loadable(const PlanHeader& h, const LoadOptions& options) {
+  const EngineInfo& info = h.info;
   if (info.tarmac_version != TARMAC_VERSION && options.log)
     options.log(fmt::format("warning: plan was written by tarmac {}, this is {}",
                             info.tarmac_version, TARMAC_VERSION));
@@ -276,40 +329,70 @@ StatusOr<OpenedPlan> open_plan(const std::string& plan, const LoadOptions& optio
     TARMAC_ASSIGN_OR_RETURN(DeviceIdentity here, query_device_identity());
     TARMAC_RETURN_IF_ERROR(check_device(info, here));
   }
-  std::string model = std::move(p.model);
-  if (info.weights_stripped) {
-    if (options.weights_onnx.empty())
-      return invalid_argument(
-          "plan was written without weights (--stripWeights): give the ONNX file to refit it "
-          "from (--onnx=...)");
-    TARMAC_ASSIGN_OR_RETURN(Network weights, Network::parse_onnx_file(options.weights_onnx));
-    Status same = check_same_architecture(model, weights.onnx_bytes());
-    if (!same.is_ok())
-      return same.with_context(fmt::format("'{}' cannot refit the plan", options.weights_onnx));
-    model = weights.onnx_bytes();
+  return Status::ok();
+}
+
+/// The engine over a checked header; profile 0 of a CUDA plan is prepared now, so that the
+/// first inference starts without a build.
+StatusOr<std::shared_ptr<Engine>> make_engine(PlanHeader header, std::string_view built,
+                                              std::shared_ptr<const void> built_owner,
+                                              std::function<StatusOr<std::string>()> source,
+                                              const LoadOptions& options) {
+  auto engine = std::make_shared<EngineImpl>();
+  engine->header = std::move(header);
+  engine->built = built;
+  engine->built_owner = std::move(built_owner);
+  engine->read_source = std::move(source);
+  engine->weights_onnx = options.weights_onnx;
+  engine->log = options.log;
+  engine->device_engines.resize(engine->header.profiles.size());
+  if (engine->header.info.device == DeviceKind::kCuda) {
+    TARMAC_RETURN_IF_ERROR(engine->device_engine(0).status());
+  } else {
+    TARMAC_RETURN_IF_ERROR(engine->source_model().status());  // errors now, not at first use
   }
-  TARMAC_ASSIGN_OR_RETURN(ImportResult r, import_onnx_bytes(model, ""));
-  opened.model = std::move(r.model);
+  return std::shared_ptr<Engine>(std::move(engine));
+}
+
+}  // namespace
+
+StatusOr<OpenedPlan> open_plan(const std::string& plan, const LoadOptions& options) {
+  TARMAC_ASSIGN_OR_RETURN(PlanContents p, parse_plan(plan));
+  OpenedPlan opened;
+  TARMAC_ASSIGN_OR_RETURN(opened.header, read_header(p.format_version, p.flags, p.header));
+  TARMAC_RETURN_IF_ERROR(check_loadable(opened.header, options));
+  auto engine = std::make_shared<EngineImpl>();
+  engine->header = opened.header;
+  engine->weights_onnx = options.weights_onnx;
+  engine->read_source = [&p]() -> StatusOr<std::string> { return std::move(p.model); };
+  TARMAC_ASSIGN_OR_RETURN(const Model* m, engine->source_model());
+  opened.model = clone_model(*m);
   return opened;
 }
 
 StatusOr<std::shared_ptr<Engine>> Engine::deserialize(const std::string& plan,
                                                       const LoadOptions& options) {
-  TARMAC_ASSIGN_OR_RETURN(OpenedPlan opened, open_plan(plan, options));
-  auto engine = std::make_shared<EngineImpl>();
-  engine->header = std::move(opened.header);
-  engine->model = std::move(opened.model);
-  engine->device_engines.resize(engine->header.profiles.size());
-  // Profile 0 is prepared now, so that the first inference starts without a build.
-  if (engine->header.info.device == DeviceKind::kCuda)
-    TARMAC_RETURN_IF_ERROR(engine->device_engine(0).status());
-  return std::shared_ptr<Engine>(std::move(engine));
+  TARMAC_ASSIGN_OR_RETURN(PlanContents p, parse_plan(plan));
+  TARMAC_ASSIGN_OR_RETURN(PlanHeader h, read_header(p.format_version, p.flags, p.header));
+  TARMAC_RETURN_IF_ERROR(check_loadable(h, options));
+  auto model = std::make_shared<std::string>(std::move(p.model));
+  auto built = std::make_shared<std::string>(std::move(p.built));
+  return make_engine(
+      std::move(h), *built, built, [model]() -> StatusOr<std::string> { return *model; }, options);
 }
 
 StatusOr<std::shared_ptr<Engine>> Engine::load_file(const std::string& path,
                                                     const LoadOptions& options) {
-  TARMAC_ASSIGN_OR_RETURN(std::string bytes, read_whole_file(path));
-  auto e = deserialize(bytes, options);
+  auto load = [&]() -> StatusOr<std::shared_ptr<Engine>> {
+    TARMAC_ASSIGN_OR_RETURN(PlanFile f, open_plan_file(path));
+    TARMAC_ASSIGN_OR_RETURN(PlanHeader h, read_header(f.format_version, f.flags, f.header));
+    TARMAC_RETURN_IF_ERROR(check_loadable(h, options));
+    auto file = std::make_shared<PlanFile>(std::move(f));
+    return make_engine(
+        std::move(h), file->built, file->mapping, [file]() { return read_plan_model(*file); },
+        options);
+  };
+  auto e = load();
   if (!e.is_ok()) return e.status().with_context(fmt::format("cannot load '{}'", path));
   return e;
 }

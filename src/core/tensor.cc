@@ -147,6 +147,14 @@ To cast_one(From v) {
 }
 }  // namespace
 
+Tensor Tensor::wrap(DType dtype, Dims dims, std::shared_ptr<uint8_t[]> storage) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.dims_ = std::move(dims);
+  t.buffer_ = std::move(storage);
+  return t;
+}
+
 Tensor Tensor::cast(DType to) const {
   Tensor out = zeros(to, dims_);
   const int64_t n = numel();

@@ -40,6 +40,9 @@ class Tensor {
   static StatusOr<Tensor> create(DType dtype, Dims dims);
   /// Same as create() for internal use where the size is already validated.
   static Tensor zeros(DType dtype, Dims dims);
+  /// A tensor over existing storage of at least dtype_size * numel bytes, kept alive by
+  /// `storage` (an aliasing pointer into a larger buffer, e.g. a loaded plan section).
+  static Tensor wrap(DType dtype, Dims dims, std::shared_ptr<uint8_t[]> storage);
   /// 0-d or 1-d helpers.
   template <typename T>
   static Tensor from_vector(const std::vector<T>& v, Dims dims) {

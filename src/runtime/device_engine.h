@@ -171,6 +171,9 @@ class DeviceEngine {
   /// engine's first one or some context's cached shapes use it).
   virtual size_t weight_bytes() const = 0;
   virtual std::string device_name() const = 0;
+  /// The model of the instance `create` built, as built (passes, precision and layouts
+  /// applied): what a plan's built section stores.
+  virtual const Model& built_model() const = 0;
   /// Times the variants (DeviceKernel::tactic_candidates) of every layer of the first instance
   /// that has several, on random inputs and the real weights; a candidate whose output differs
   /// from the default's beyond the precision's tolerance is not chosen.

@@ -113,6 +113,69 @@ TEST(CudaEnginePlan, TacticsAreTimedRecordedAndReplayedBitIdentically) {
   }
 }
 
+/// Loads `plan` (from memory, or from `path` when given) and runs batch 2 through it; `log`
+/// receives the loader's messages.
+std::vector<float> run_static(const std::string& plan, const std::string& path, std::string* log) {
+  LoadOptions lo;
+  lo.log = [&](const std::string& m) { log->append(m).append("\n"); };
+  auto engine = path.empty() ? Engine::deserialize(plan, lo) : Engine::load_file(path, lo);
+  EXPECT_TRUE(engine.is_ok()) << engine.status().message();
+  if (!engine.is_ok()) return {};
+  auto ctx = (*engine)->create_execution_context();
+  EXPECT_TRUE(ctx.is_ok()) << ctx.status().message();
+  const Tensor x = random_tensor(DType::kFloat32, {2, 16, 24, 24}, 8);
+  const std::string out = (*engine)->info().outputs.at(0).name;
+  auto shape = (*ctx)->tensor_shape(out);
+  EXPECT_TRUE(shape.is_ok());
+  std::vector<float> y(static_cast<size_t>(num_elements(*shape)));
+  void *dx = nullptr, *dy = nullptr;
+  EXPECT_EQ(cudaMalloc(&dx, x.nbytes()), cudaSuccess);
+  EXPECT_EQ(cudaMalloc(&dy, y.size() * 4), cudaSuccess);
+  cudaMemcpy(dx, x.raw(), x.nbytes(), cudaMemcpyHostToDevice);
+  EXPECT_TRUE((*ctx)->set_tensor_address("x", dx).is_ok());
+  EXPECT_TRUE((*ctx)->set_tensor_address(out, dy).is_ok());
+  Status st = (*ctx)->execute();
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  cudaMemcpy(y.data(), dy, y.size() * 4, cudaMemcpyDeviceToHost);
+  cudaFree(dx);
+  cudaFree(dy);
+  return y;
+}
+
+TEST(CudaEnginePlan, StaticPlansLoadAsBuiltAndMatchTheReplayedBuild) {
+  TARMAC_REQUIRE_GPU();
+  for (bool fp16 : {false, true}) {
+    BuildConfig c = gpu_config(fp16);
+    c.profiles = {{{{"x", {{2, 16, 24, 24}, {2, 16, 24, 24}, {2, 16, 24, 24}}}}}};
+    const std::string plan = build(two_conv_model(), c);
+    auto parsed = parse_plan(plan);
+    ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
+    ASSERT_FALSE(parsed->built.empty()) << "a static single-profile plan stores its built engine";
+    std::string log;
+    const std::vector<float> built = run_static(plan, "", &log);
+    EXPECT_NE(log.find("loaded as built"), std::string::npos) << log;
+    // The same plan without its built section replays the build from the source model: the
+    // same layers, tactics and bits.
+    const std::string replay_plan = serialize_plan(parsed->header, parsed->model, parsed->flags);
+    std::string replay_log;
+    EXPECT_EQ(run_static(replay_plan, "", &replay_log), built) << "fp16 " << fp16;
+    EXPECT_EQ(replay_log.find("loaded as built"), std::string::npos) << replay_log;
+    // From a file, reading only the header and the built section.
+    const std::string path =
+        (std::filesystem::temp_directory_path() / "tarmac_static.plan").string();
+    ASSERT_TRUE(write_plan_file(path, plan).is_ok());
+    std::string file_log;
+    EXPECT_EQ(run_static(plan, path, &file_log), built);
+    EXPECT_NE(file_log.find("loaded as built"), std::string::npos) << file_log;
+    std::filesystem::remove(path);
+  }
+  // Plans whose weights may change, or with shape ranges, keep only the source model.
+  BuildConfig refit = gpu_config(false);
+  refit.refittable = true;
+  EXPECT_TRUE(parse_plan(build(two_conv_model(), refit))->built.empty());
+  EXPECT_TRUE(parse_plan(build(two_conv_model(), gpu_config(false)))->built.empty());
+}
+
 TEST(CudaEnginePlan, GemmTacticsAreTimedAndRecorded) {
   TARMAC_REQUIRE_GPU();
   GraphBuilder b;

@@ -45,6 +45,7 @@ int inspect_plan(const std::string& path, bool json) {
     j["format_version"] = p->format_version;
     j["plan_bytes"] = bytes->size();
     j["model_bytes"] = p->model.size();
+    j["built_bytes"] = p->built.size();
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -66,6 +67,12 @@ int inspect_plan(const std::string& path, bool json) {
   std::printf("Source ONNX hash: %s%s\n", i.onnx_hash.c_str(),
               i.weights_stripped ? " (weights stripped: refit from the ONNX at load)" : "");
   std::printf("Refittable: %s\n", i.refittable ? "yes" : "no");
+  if (auto p = parse_plan(*bytes); p.is_ok())
+    std::printf("Built engine: %s\n",
+                p->built.empty()
+                    ? "not stored (profile 0 is rebuilt from the source model at load)"
+                    : fmt::format("{} bytes (profile 0 loads without rebuilding)", p->built.size())
+                          .c_str());
   for (const TensorInfo& t : i.inputs)
     std::printf("Input: %s %s [%s]\n", t.name.c_str(), std::string(dtype_name(t.dtype)).c_str(),
                 dims_text(t.shape).c_str());

@@ -66,6 +66,7 @@ class CudaDeviceEngine final : public DeviceEngine,
   int instances_built() const override;
   size_t weight_bytes() const override;
   std::string device_name() const override;
+  const Model& built_model() const override { return first_->model; }
   StatusOr<std::vector<TacticChoice>> time_tactics(const TacticTimingOptions& options) override;
 
   /// The instance for `shapes` (name -> dims of inputs to set), built on first use. Builds run

@@ -10,6 +10,7 @@
 // configuration at the first enqueue, that kernel uses the epilogue pass from then on).
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 
 #include "backends/cuda/cuda_common.h"
 #include "backends/cuda/cudnn/descriptors.h"
@@ -242,31 +243,10 @@ class ConvKernel final : public DeviceKernel {
                                      cudnn_spatial(s_.dilations, 1), static_cast<int>(s_.group),
                                      compute, requested_math(s_.dtype, s_.allow_tf32)));
     if (num_elements(s_.y) == 0) return Status::ok();
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int returned = 0;
-    TARMAC_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
-        handles_of(ctx).cudnn, x_.get(), w_.get(), conv_.get(), y_.get(),
-        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
-    // Candidates in cuDNN's heuristic order; the builder's timed choice wins when offered.
-    const cudnnConvolutionFwdAlgoPerf_t* chosen = nullptr;
-    candidates_.clear();
-    for (int i = 0; i < returned; ++i) {
-      const bool fft = perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT ||
-                       perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
-                       perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
-      if (!acceptable(perf[i], s_.dtype, s_.allow_tf32, fft)) continue;
-      const std::string name = fmt::format("cudnn_fwd_algo={}", static_cast<int>(perf[i].algo));
-      if (std::find(candidates_.begin(), candidates_.end(), name) != candidates_.end()) continue;
-      candidates_.push_back(name);
-      if (!chosen || name == s_.tactic) chosen = &perf[i];
-    }
-    if (!chosen)
-      return unsupported("Conv: cuDNN offers no algorithm for X {} W {} ({})", dims_to_string(s_.x),
-                         dims_to_string(s_.w), dtype_name(s_.dtype));
-    algo_ = chosen->algo;
-    TARMAC_RETURN_IF_ERROR(conv_.set_math(run_math(chosen->mathType, s_.dtype, s_.allow_tf32)));
-    TARMAC_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
-        handles_of(ctx).cudnn, x_.get(), w_.get(), conv_.get(), y_.get(), algo_, &algo_bytes_));
+    // A recorded tactic names the algorithm and the math type the builder timed: replaying it
+    // needs no heuristic query (about 3 ms per convolution with cuDNN 9, most of a context's
+    // creation time). The heuristic runs when there is no tactic, for the builder's candidates.
+    if (!replay(ctx)) TARMAC_RETURN_IF_ERROR(choose(ctx));
     // Conv + bias (+ residual as z, alpha2 = 1) + Relu: cuDNN's fused kernel (bias as
     // [1, M, 1, 1(, 1)]). Its identity activation runs only with IMPLICIT_PRECOMP_GEMM, so
     // Conv + bias + residual without activation is fused only when that is the chosen algorithm.
@@ -288,11 +268,74 @@ class ConvKernel final : public DeviceKernel {
     return Status::ok();
   }
 
+  /// The heuristic's candidates (recorded for the builder) and the choice among them: the
+  /// tactic when offered, else cuDNN's first acceptable algorithm.
+  Status choose(const LaunchContext& ctx) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int returned = 0;
+    TARMAC_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
+        handles_of(ctx).cudnn, x_.get(), w_.get(), conv_.get(), y_.get(),
+        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
+    // Candidates in cuDNN's heuristic order, one per algorithm (with the math type the
+    // heuristic reports first for it).
+    const cudnnConvolutionFwdAlgoPerf_t* chosen = nullptr;
+    candidates_.clear();
+    std::vector<cudnnConvolutionFwdAlgo_t> seen;
+    for (int i = 0; i < returned; ++i) {
+      const bool fft = perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT ||
+                       perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+                       perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
+      if (!acceptable(perf[i], s_.dtype, s_.allow_tf32, fft)) continue;
+      if (std::find(seen.begin(), seen.end(), perf[i].algo) != seen.end()) continue;
+      seen.push_back(perf[i].algo);
+      const std::string name = tactic_name(perf[i].algo, perf[i].mathType);
+      candidates_.push_back(name);
+      if (!chosen || name == s_.tactic) chosen = &perf[i];
+    }
+    if (!chosen)
+      return unsupported("Conv: cuDNN offers no algorithm for X {} W {} ({})", dims_to_string(s_.x),
+                         dims_to_string(s_.w), dtype_name(s_.dtype));
+    algo_ = chosen->algo;
+    math_ = chosen->mathType;
+    TARMAC_RETURN_IF_ERROR(conv_.set_math(run_math(math_, s_.dtype, s_.allow_tf32)));
+    TARMAC_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
+        handles_of(ctx).cudnn, x_.get(), w_.get(), conv_.get(), y_.get(), algo_, &algo_bytes_));
+    return Status::ok();
+  }
+
+  /// Sets up the recorded tactic directly; false (nothing changed) when there is none, it is
+  /// malformed, or cuDNN refuses it here.
+  bool replay(const LaunchContext& ctx) {
+    int algo = -1, math = -1;
+    if (std::sscanf(s_.tactic.c_str(), "cudnn_fwd_algo=%d,math=%d", &algo, &math) != 2 ||
+        algo < 0 || algo >= CUDNN_CONVOLUTION_FWD_ALGO_COUNT || math < 0 || math > CUDNN_FMA_MATH ||
+        s_.tactic != tactic_name(static_cast<cudnnConvolutionFwdAlgo_t>(algo),
+                                 static_cast<cudnnMathType_t>(math)))
+      return false;
+    const auto a = static_cast<cudnnConvolutionFwdAlgo_t>(algo);
+    const auto m = static_cast<cudnnMathType_t>(math);
+    size_t bytes = 0;
+    if (!conv_.set_math(run_math(m, s_.dtype, s_.allow_tf32)).is_ok() ||
+        cudnnGetConvolutionForwardWorkspaceSize(handles_of(ctx).cudnn, x_.get(), w_.get(),
+                                                conv_.get(), y_.get(), a,
+                                                &bytes) != CUDNN_STATUS_SUCCESS ||
+        bytes > kMaxConvWorkspace) {
+      (void)conv_.set_math(requested_math(s_.dtype, s_.allow_tf32));
+      return false;
+    }
+    algo_ = a;
+    math_ = m;
+    algo_bytes_ = bytes;
+    return true;
+  }
+
+  static std::string tactic_name(cudnnConvolutionFwdAlgo_t algo, cudnnMathType_t math) {
+    return fmt::format("cudnn_fwd_algo={},math={}", static_cast<int>(algo), static_cast<int>(math));
+  }
+
   size_t workspace_bytes() const override { return pad_bytes_ + algo_bytes_; }
   std::vector<std::string> tactic_candidates() const override { return candidates_; }
-  std::string tactic() const override {
-    return fmt::format("cudnn_fwd_algo={}", static_cast<int>(algo_));
-  }
+  std::string tactic() const override { return tactic_name(algo_, math_); }
 
   Status enqueue(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs,
                  const LaunchContext& ctx) override {
@@ -347,6 +390,7 @@ class ConvKernel final : public DeviceKernel {
   cudnn::ConvDesc conv_;
   cudnn::ActivationDesc act_;
   cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+  cudnnMathType_t math_ = CUDNN_DEFAULT_MATH;
   size_t algo_bytes_ = 0, pad_bytes_ = 0;
   bool pre_pad_ = false, fused_ = false;
   WindowCopy copy_;
