@@ -1,8 +1,10 @@
 // Build and load times of a plan (the engine builder's numbers in bench/RESULTS.md):
 //   tarmac_engine_build_load model.onnx [--fp16] [--level=3] [--work=DIR]
 // 1. cold build: no timing cache (every tactic timed); 2. warm build: the cache the cold build
-// wrote; 3. plan load until the first inference can start (load_file + execution context);
-// 4. the first inference; 5. plan size against the model's weight bytes. Static-shaped models.
+// wrote; 3. plan load until the first inference can start (load_file + execution context),
+// side by side with the same plan without its built section (loading replays the build from the
+// source model), alternating, three times each; 4. the first inference; 5. plan size against
+// the model's weight bytes. Static-shaped models.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "api/network_impl.h"
+#include "builder/plan_file.h"
 #include "tarmac/builder.h"
 #include "tarmac/engine.h"
 
@@ -64,6 +67,29 @@ int main(int argc, char** argv) {
   const double warm_ms = ms_since(t);
   if (auto s = tarmac::write_plan_file(plan_path, *plan); !s.is_ok()) return fail(s);
 
+  // The same plan without its built section: what every load did before plans stored one.
+  const std::string replay_path = work + "/model_replay.plan";
+  {
+    auto p = tarmac::parse_plan(*plan);
+    if (!p.is_ok()) return fail(p.status());
+    const std::string replay = tarmac::serialize_plan(p->header, p->model, p->flags);
+    if (auto s = tarmac::write_plan_file(replay_path, replay); !s.is_ok()) return fail(s);
+  }
+  auto load = [](const std::string& path, double* ms) -> tarmac::Status {
+    const auto t0 = Clock::now();
+    auto e = tarmac::Engine::load_file(path);
+    if (!e.is_ok()) return e.status();
+    auto x = (*e)->create_execution_context();
+    if (!x.is_ok()) return x.status();
+    *ms = ms_since(t0);
+    return tarmac::Status::ok();
+  };
+  std::vector<double> built_ms(3), replay_ms(3);
+  for (size_t i = 0; i < 3; ++i) {
+    if (auto s = load(replay_path, &replay_ms[i]); !s.is_ok()) return fail(s);
+    if (auto s = load(plan_path, &built_ms[i]); !s.is_ok()) return fail(s);
+  }
+
   // Load until the first inference can start, then the first inference itself.
   t = Clock::now();
   auto engine = tarmac::Engine::load_file(plan_path);
@@ -102,6 +128,11 @@ int main(int argc, char** argv) {
   std::printf("warm_build_ms: %.1f (tactics from cache %d, timed %d)\n", warm_ms,
               warm.tactics_from_cache, warm.tactics_timed);
   std::printf("load_until_ready_ms: %.1f\n", load_ms);
+  std::printf("load_until_ready_ms as built, three loads: %.1f %.1f %.1f\n", built_ms[0],
+              built_ms[1], built_ms[2]);
+  std::printf("load_until_ready_ms replaying the build (no built section), three loads: %.1f "
+              "%.1f %.1f\n",
+              replay_ms[0], replay_ms[1], replay_ms[2]);
   std::printf("first_inference_ms: %.1f\n", first_ms);
   std::printf("plan_bytes: %zu\nweight_bytes: %zu\nplan_over_weights: %.4f\n", plan->size(),
               weight_bytes, static_cast<double>(plan->size()) / static_cast<double>(weight_bytes));
