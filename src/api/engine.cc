@@ -122,14 +122,8 @@ class EngineImpl final : public Engine, public std::enable_shared_from_this<Engi
     DeviceExecutorOptions o = device_options(header.build, opt_shapes(p),
                                              header.profiles[static_cast<size_t>(p)].tactics);
     if (p == 0 && !built.empty()) {
-      // The graph is final: passes, precision and layouts are not run again.
-      TARMAC_ASSIGN_OR_RETURN(Model m, parse_built_model(built, built_owner, "plan"));
-      built = {};
-      built_owner.reset();  // the model's constants keep what they point into
-      o.optimize = false;
-      o.precision = DType::kFloat32;
-      o.layout = LayoutMode::kNchw;
-      TARMAC_ASSIGN_OR_RETURN(e, DeviceEngine::create(std::move(m), o));
+      TARMAC_ASSIGN_OR_RETURN(e, device_engine_as_built(header, built, std::move(built_owner)));
+      built = {};  // the model's constants keep what they point into
       if (log) log("profile 0: loaded as built (no passes, precision or layout work)");
       return e;
     }
@@ -356,6 +350,21 @@ StatusOr<std::shared_ptr<Engine>> make_engine(PlanHeader header, std::string_vie
 
 }  // namespace
 
+StatusOr<std::shared_ptr<DeviceEngine>> device_engine_as_built(const PlanHeader& h,
+                                                               std::string_view built,
+                                                               std::shared_ptr<const void> owner) {
+  if (h.profiles.empty()) return invalid_argument("plan has no optimization profile");
+  // The graph is final: passes, precision and layouts are not run again.
+  TARMAC_ASSIGN_OR_RETURN(Model m, parse_built_model(built, std::move(owner), "plan"));
+  std::map<std::string, Dims> shapes;
+  for (const auto& [name, r] : h.profiles.front().ranges) shapes[name] = r.opt;
+  DeviceExecutorOptions o = device_options(h.build, shapes, h.profiles.front().tactics);
+  o.optimize = false;
+  o.precision = DType::kFloat32;
+  o.layout = LayoutMode::kNchw;
+  return DeviceEngine::create(std::move(m), o);
+}
+
 StatusOr<OpenedPlan> open_plan(const std::string& plan, const LoadOptions& options) {
   TARMAC_ASSIGN_OR_RETURN(PlanContents p, parse_plan(plan));
   OpenedPlan opened;
@@ -367,6 +376,7 @@ StatusOr<OpenedPlan> open_plan(const std::string& plan, const LoadOptions& optio
   engine->read_source = [&p]() -> StatusOr<std::string> { return std::move(p.model); };
   TARMAC_ASSIGN_OR_RETURN(const Model* m, engine->source_model());
   opened.model = clone_model(*m);
+  opened.built = std::move(p.built);
   return opened;
 }
 

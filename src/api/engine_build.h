@@ -28,8 +28,14 @@ std::vector<LayerInfo> cpu_layers(const Model& built);
 struct OpenedPlan {
   PlanHeader header;
   Model model;
+  std::string built;  // the built section (empty when the plan has none)
 };
 StatusOr<OpenedPlan> open_plan(const std::string& plan, const LoadOptions& options);
+/// Profile 0's device engine from a plan's built section, as Engine::load_file makes it (no
+/// passes, precision or layout work; constants point into `built`, kept by `owner`).
+StatusOr<std::shared_ptr<DeviceEngine>> device_engine_as_built(const PlanHeader& h,
+                                                               std::string_view built,
+                                                               std::shared_ptr<const void> owner);
 
 /// The model with the data of every floating-point initializer removed (names, types and
 /// shapes kept): what --stripWeights stores.

@@ -183,6 +183,19 @@ StatusOr<std::unique_ptr<Target>> load_plan_target(const std::string& path,
   const std::string what = fmt::format("plan {} ({})", path, h.info.build_flags);
   if (h.info.device == DeviceKind::kCpu)
     return make_cpu_target(std::move(opened->model), cpu_options(h.build, s), "cpu " + what);
+  if (!opened->built.empty() && shapes.empty()) {
+    // What Engine::load_file runs: profile 0 as built.
+    auto built = std::make_shared<std::string>(std::move(opened->built));
+    TARMAC_ASSIGN_OR_RETURN(auto engine, device_engine_as_built(h, *built, built));
+    TARMAC_ASSIGN_OR_RETURN(auto ctx, engine->create_context());
+    ctx->set_use_cuda_graph(true);
+    std::vector<std::pair<std::string, std::pair<DType, Dims>>> inputs;
+    for (const Value* v : model->graph.inputs)
+      inputs.push_back({v->name, {v->type.dtype, s.count(v->name) ? s.at(v->name) : Dims{}}});
+    const std::string label = fmt::format("cuda {}, as built ({})", what, engine->device_name());
+    return std::unique_ptr<Target>(
+        new DeviceTarget(std::move(engine), std::move(ctx), label, std::move(inputs)));
+  }
   return make_device_target(std::move(opened->model),
                             device_options(h.build, s, h.profiles.front().tactics), what);
 }
