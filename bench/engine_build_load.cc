@@ -130,9 +130,10 @@ int main(int argc, char** argv) {
   std::printf("load_until_ready_ms: %.1f\n", load_ms);
   std::printf("load_until_ready_ms as built, three loads: %.1f %.1f %.1f\n", built_ms[0],
               built_ms[1], built_ms[2]);
-  std::printf("load_until_ready_ms replaying the build (no built section), three loads: %.1f "
-              "%.1f %.1f\n",
-              replay_ms[0], replay_ms[1], replay_ms[2]);
+  std::printf(
+      "load_until_ready_ms replaying the build (no built section), three loads: %.1f "
+      "%.1f %.1f\n",
+      replay_ms[0], replay_ms[1], replay_ms[2]);
   std::printf("first_inference_ms: %.1f\n", first_ms);
   std::printf("plan_bytes: %zu\nweight_bytes: %zu\nplan_over_weights: %.4f\n", plan->size(),
               weight_bytes, static_cast<double>(plan->size()) / static_cast<double>(weight_bytes));
