@@ -45,6 +45,24 @@ Status check_device(const EngineInfo& built, const DeviceIdentity& here) {
 
 class EngineImpl;
 
+/// A plan's source model, refitted from `weights_onnx` when the plan was stripped.
+StatusOr<Model> import_plan_model(std::string bytes, const PlanHeader& h,
+                                  const std::string& weights_onnx) {
+  if (h.info.weights_stripped) {
+    if (weights_onnx.empty())
+      return invalid_argument(
+          "plan was written without weights (--stripWeights): give the ONNX file to refit it "
+          "from (--onnx=...)");
+    TARMAC_ASSIGN_OR_RETURN(Network weights, Network::parse_onnx_file(weights_onnx));
+    Status same = check_same_architecture(bytes, weights.onnx_bytes());
+    if (!same.is_ok())
+      return same.with_context(fmt::format("'{}' cannot refit the plan", weights_onnx));
+    bytes = weights.onnx_bytes();
+  }
+  TARMAC_ASSIGN_OR_RETURN(ImportResult r, import_onnx_bytes(bytes, ""));
+  return std::move(r.model);
+}
+
 class ContextImpl final : public ExecutionContext {
  public:
   explicit ContextImpl(std::shared_ptr<EngineImpl> engine) : engine_(std::move(engine)) {}
@@ -136,19 +154,7 @@ class EngineImpl final : public Engine, public std::enable_shared_from_this<Engi
   StatusOr<const Model*> source_model_locked() {
     if (source_) return &*source_;
     TARMAC_ASSIGN_OR_RETURN(std::string bytes, read_source());
-    if (header.info.weights_stripped) {
-      if (weights_onnx.empty())
-        return invalid_argument(
-            "plan was written without weights (--stripWeights): give the ONNX file to refit it "
-            "from (--onnx=...)");
-      TARMAC_ASSIGN_OR_RETURN(Network weights, Network::parse_onnx_file(weights_onnx));
-      Status same = check_same_architecture(bytes, weights.onnx_bytes());
-      if (!same.is_ok())
-        return same.with_context(fmt::format("'{}' cannot refit the plan", weights_onnx));
-      bytes = weights.onnx_bytes();
-    }
-    TARMAC_ASSIGN_OR_RETURN(ImportResult r, import_onnx_bytes(bytes, ""));
-    source_ = std::move(r.model);
+    TARMAC_ASSIGN_OR_RETURN(source_, import_plan_model(std::move(bytes), header, weights_onnx));
     return &*source_;
   }
 
@@ -370,12 +376,8 @@ StatusOr<OpenedPlan> open_plan(const std::string& plan, const LoadOptions& optio
   OpenedPlan opened;
   TARMAC_ASSIGN_OR_RETURN(opened.header, read_header(p.format_version, p.flags, p.header));
   TARMAC_RETURN_IF_ERROR(check_loadable(opened.header, options));
-  auto engine = std::make_shared<EngineImpl>();
-  engine->header = opened.header;
-  engine->weights_onnx = options.weights_onnx;
-  engine->read_source = [&p]() -> StatusOr<std::string> { return std::move(p.model); };
-  TARMAC_ASSIGN_OR_RETURN(const Model* m, engine->source_model());
-  opened.model = clone_model(*m);
+  TARMAC_ASSIGN_OR_RETURN(
+      opened.model, import_plan_model(std::move(p.model), opened.header, options.weights_onnx));
   opened.built = std::move(p.built);
   return opened;
 }

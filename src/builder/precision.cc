@@ -112,7 +112,8 @@ class Converter {
     }
     // Graph outputs keep float32: the half producer writes a new value, a Cast writes the name.
     for (Value*& out : g_.outputs) {
-      if (!half_values_.count(out) || !o_.float32_outputs) continue;
+      // Half outputs keep the model's float32 signature; a float64 reference stays unrounded.
+      if (!half_values_.count(out) || o_.dtype == DType::kFloat64) continue;
       Value* half = fresh(out->name + "_" + std::string(dtype_name(o_.dtype)), out->type);
       for (Value*& o : out->producer->outputs)
         if (o == out) o = half;

@@ -16,14 +16,12 @@ namespace tarmac {
 
 struct PrecisionOptions {
   /// kFloat16 or kBFloat16; or kFloat64 for a reference run (`tarmac compare`), where every
-  /// float32 tensor widens except the few whose type ONNX fixes (Q/DQ, NonMaxSuppression).
+  /// float32 tensor widens except the few whose type ONNX fixes (Q/DQ, NonMaxSuppression) and
+  /// the graph outputs stay float64, unrounded.
   DType dtype = DType::kFloat16;
   /// Layer names that stay float32 — `--layerPrecisions=name:fp32`. A fused layer
   /// ("conv1 + relu1") stays float32 when its full name or any of its ONNX node names is listed.
   std::set<std::string> keep_fp32;
-  /// Graph outputs keep float32 through a Cast (the model's signature). A float64 reference
-  /// turns this off to keep its outputs unrounded.
-  bool float32_outputs = true;
 };
 
 /// Rewrites the (inferred, sorted) graph in place and re-verifies it. Ops whose ONNX type

@@ -53,9 +53,7 @@ class Bisector {
       NamedTensors got;
       TARMAC_RETURN_IF_ERROR(target->run(in_[s], &got, nullptr));
       for (const auto& [name, t] : got) {
-        const Tensor* r = nullptr;
-        for (const auto& [rn, rt] : ref_[s])
-          if (rn == name) r = &rt;
+        const Tensor* r = find_named(ref_[s], name);
         if (!r) return invalid_argument("the reference has no output '{}'", name);
         TARMAC_ASSIGN_OR_RETURN(TensorComparison c, compare_tensors(name, t, *r, check_));
         ok = ok && c.passed;

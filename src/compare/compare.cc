@@ -12,26 +12,18 @@
 #include "compare/tensor_files.h"
 #include "core/npy.h"
 #include "core/random.h"
+#include "core/strings.h"
 #include "onnx/importer.h"
 
 namespace tarmac::compare {
 
 namespace {
 
-bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::vector<std::string> split_list(const std::string& spec) {
+/// The non-empty items of a comma-separated list.
+std::vector<std::string> list_items(const std::string& spec) {
   std::vector<std::string> items;
-  size_t b = 0;
-  while (b < spec.size()) {
-    size_t e = spec.find(',', b);
-    if (e == std::string::npos) e = spec.size();
-    if (e > b) items.push_back(spec.substr(b, e - b));
-    b = e + 1;
-  }
+  for (std::string& item : split(spec, ','))
+    if (!item.empty()) items.push_back(std::move(item));
   return items;
 }
 
@@ -51,10 +43,10 @@ StatusOr<std::vector<NamedTensors>> make_samples(const CompareOptions& o, const 
                                                  std::vector<std::string>* lines) {
   std::vector<std::string> archives;
   std::map<std::string, std::string> files;  // name -> .npy / raw file
-  for (const std::string& item : split_list(o.load_inputs)) {
+  for (const std::string& item : list_items(o.load_inputs)) {
     const size_t colon = item.find(':');
     if (colon == std::string::npos) {
-      if (!ends_with(item, ".npz"))
+      if (!item.ends_with(".npz"))
         return invalid_argument("--loadInputs: '{}' is neither name:file nor an .npz file", item);
       archives.push_back(item);
     } else {
@@ -83,7 +75,7 @@ StatusOr<std::vector<NamedTensors>> make_samples(const CompareOptions& o, const 
       std::string source;
       if (auto it = files.find(name); it != files.end()) {
         source = it->second;
-        if (ends_with(source, ".npy")) {
+        if (source.ends_with(".npy")) {
           TARMAC_ASSIGN_OR_RETURN(Tensor raw, read_npy_file(source));
           TARMAC_ASSIGN_OR_RETURN(t, fit_input(name, raw, dtype, dims, source));
         } else {
@@ -119,7 +111,7 @@ StatusOr<std::vector<NamedTensors>> make_samples(const CompareOptions& o, const 
 
 /// Golden outputs, one file per sample.
 StatusOr<std::vector<NamedTensors>> load_golden(const std::string& spec, size_t samples) {
-  const auto files = split_list(spec);
+  const auto files = list_items(spec);
   if (files.size() != samples)
     return invalid_argument("--load-outputs gives {} file{} for {} sample{}: give one per sample",
                             files.size(), files.size() == 1 ? "" : "s", samples,
@@ -137,12 +129,6 @@ Status save_samples(const std::string& path, const std::vector<NamedTensors>& se
   for (int i = 0; i < n; ++i)
     TARMAC_RETURN_IF_ERROR(write_tensor_set(sample_path(path, i, n), sets[static_cast<size_t>(i)]));
   return Status::ok();
-}
-
-const Tensor* find_named(const NamedTensors& set, const std::string& name) {
-  for (const auto& [n, t] : set)
-    if (n == name) return &t;
-  return nullptr;
 }
 
 /// Compares every output of every sample; prints the blocks and returns whether all passed.
@@ -234,7 +220,7 @@ StatusOr<bool> run_compare(const CompareOptions& o, const LineSink& out) {
   TARMAC_ASSIGN_OR_RETURN(auto samples, make_samples(o, engine->inputs(), &input_lines));
   for (const std::string& l : input_lines) out(l);
   if (!o.save_inputs.empty()) {
-    if (!ends_with(o.save_inputs, ".npz"))
+    if (!o.save_inputs.ends_with(".npz"))
       return invalid_argument("--save-inputs writes .npz files: '{}'", o.save_inputs);
     TARMAC_RETURN_IF_ERROR(save_samples(o.save_inputs, samples));
   }

@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
 
 #include "compare/report.h"
+#include "passes/rewrite.h"
 
 namespace tarmac::compare {
 
@@ -37,12 +37,8 @@ struct Entry {
 
 bool same_bits(const NamedTensors& a, const NamedTensors& b) {
   if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const Tensor& x = a[i].second;
-    const Tensor& y = b[i].second;
-    if (a[i].first != b[i].first || x.dtype() != y.dtype() || x.dims() != y.dims()) return false;
-    if (x.nbytes() && std::memcmp(x.raw(), y.raw(), x.nbytes()) != 0) return false;
-  }
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].first != b[i].first || !tensors_equal(a[i].second, b[i].second)) return false;
   return true;
 }
 

@@ -137,6 +137,12 @@ StatusOr<std::unique_ptr<Target>> make_cpu_target(Model model, ExecutorOptions o
 
 }  // namespace
 
+const Tensor* find_named(const NamedTensors& set, const std::string& name) {
+  for (const auto& [n, t] : set)
+    if (n == name) return &t;
+  return nullptr;
+}
+
 StatusOr<std::unique_ptr<Target>> make_target(const Model& model, const TargetOptions& o) {
   const DType p = o.precision;
   if (p != DType::kFloat32 && p != DType::kFloat16 && p != DType::kBFloat16 && p != DType::kFloat64)
@@ -189,9 +195,7 @@ StatusOr<std::unique_ptr<Target>> load_plan_target(const std::string& path,
     TARMAC_ASSIGN_OR_RETURN(auto engine, device_engine_as_built(h, *built, built));
     TARMAC_ASSIGN_OR_RETURN(auto ctx, engine->create_context());
     ctx->set_use_cuda_graph(true);
-    std::vector<std::pair<std::string, std::pair<DType, Dims>>> inputs;
-    for (const Value* v : model->graph.inputs)
-      inputs.push_back({v->name, {v->type.dtype, s.count(v->name) ? s.at(v->name) : Dims{}}});
+    auto inputs = static_inputs(*model, s);
     const std::string label = fmt::format("cuda {}, as built ({})", what, engine->device_name());
     return std::unique_ptr<Target>(
         new DeviceTarget(std::move(engine), std::move(ctx), label, std::move(inputs)));

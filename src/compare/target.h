@@ -23,6 +23,9 @@ namespace tarmac::compare {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+/// The tensor named `name` in `set`, or nullptr.
+const Tensor* find_named(const NamedTensors& set, const std::string& name);
+
 struct TargetOptions {
   std::string device = "cpu";  // "cpu" or "cuda"
   /// kFloat32, kFloat16 or kBFloat16; kFloat64 only with optimize = false (the reference).

@@ -8,30 +8,21 @@
 
 #include "core/file_io.h"
 #include "core/npy.h"
+#include "core/strings.h"
 
 namespace tarmac {
 
 namespace {
 
-bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 /// "1x3x224x224" -> dims; "scalar" -> {}.
 StatusOr<Dims> parse_dimensions(const std::string& text, const std::string& what) {
   Dims d;
   if (text == "scalar" || text.empty()) return d;
-  size_t b = 0;
-  while (b <= text.size()) {
-    size_t e = text.find('x', b);
-    if (e == std::string::npos) e = text.size();
-    const std::string part = text.substr(b, e - b);
+  for (const std::string& part : split(text, 'x')) {
     if (part.empty() || part.size() > 12 ||
         !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return invalid_argument("{}: dimensions '{}' are not like 1x3x224x224", what, text);
     d.push_back(std::stoll(part));
-    b = e + 1;
   }
   return d;
 }
@@ -118,15 +109,15 @@ StatusOr<std::vector<std::pair<std::string, Tensor>>> read_trtexec_json(const st
 }
 
 StatusOr<std::vector<std::pair<std::string, Tensor>>> read_tensor_set(const std::string& path) {
-  if (ends_with(path, ".npz")) return read_npz_file(path);
-  if (ends_with(path, ".json")) return read_trtexec_json(path);
+  if (path.ends_with(".npz")) return read_npz_file(path);
+  if (path.ends_with(".json")) return read_trtexec_json(path);
   return invalid_argument("'{}': expected an .npz archive or a trtexec output .json file", path);
 }
 
 Status write_tensor_set(const std::string& path,
                         const std::vector<std::pair<std::string, Tensor>>& tensors) {
-  if (ends_with(path, ".npz")) return write_npz_file(path, tensors);
-  if (ends_with(path, ".json")) return write_trtexec_json(path, tensors);
+  if (path.ends_with(".npz")) return write_npz_file(path, tensors);
+  if (path.ends_with(".json")) return write_trtexec_json(path, tensors);
   return invalid_argument("'{}': expected a file name ending in .npz or .json", path);
 }
 

@@ -54,7 +54,6 @@ Status Executor::prepare(const ExecutorOptions& options) {
   if (options.precision != DType::kFloat32) {
     PrecisionOptions p;
     p.dtype = options.precision;
-    p.float32_outputs = options.precision != DType::kFloat64;  // a reference stays unrounded
     p.keep_fp32 = options.keep_fp32;
     TARMAC_RETURN_IF_ERROR(assign_precision(model_, p));
   }

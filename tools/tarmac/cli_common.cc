@@ -8,22 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.h"
+#include "core/strings.h"
 
 namespace tarmac::cli {
 
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t e = s.find(sep, start);
-    if (e == std::string::npos) e = s.size();
-    out.push_back(s.substr(start, e - start));
-    start = e + 1;
-  }
-  return out;
-}
 
 /// Splits "name:value" at the last ':' so names containing ':' still work.
 StatusOr<std::pair<std::string, std::string>> split_name(const std::string& item,

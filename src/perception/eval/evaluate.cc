@@ -1,5 +1,6 @@
 // Dataset-level evaluation: class selection, distance bins and per-frame matching.
 #include "perception/eval/evaluate.h"
+#include "core/strings.h"
 
 #include <algorithm>
 #include <cctype>
@@ -10,18 +11,6 @@
 namespace tarmac {
 
 namespace {
-
-std::vector<std::string> split(const std::string& spec, char sep) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (true) {
-    const size_t end = spec.find(sep, pos);
-    out.push_back(spec.substr(pos, end == std::string::npos ? std::string::npos : end - pos));
-    if (end == std::string::npos) break;
-    pos = end + 1;
-  }
-  return out;
-}
 
 bool parse_double(const std::string& s, double* v) {
   const char* b = s.data();
